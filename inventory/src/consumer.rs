@@ -1,0 +1,489 @@
+//! The consumer run loop shared by the four consumers, and the one step it repeats.
+//!
+//! [`handle`] turns one message body into an [`Outcome`]; it is what tests drive.
+//! [`run`] owns everything around it: connecting with backoff, declaring the topology,
+//! taking deliveries with a bounded prefetch, retrying while the database is down,
+//! replying, dead-lettering poison messages, and acking only after the work is committed.
+
+use crate::broker::{self, Backoff};
+use crate::message::{Reply, Request};
+use crate::record::RecordError;
+use crate::settings::Settings;
+use crate::shutdown::Shutdown;
+use crate::store::{InsertOutcome, RecordStore, StoreError};
+use crate::topology::{self, Operation};
+use futures_util::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
+    BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// What to do with a message after one attempt at it.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Done: send this reply (if the request asked for one) and ack.
+    Reply(Reply),
+    /// The message can never succeed: move it to the dead-letter queue with `reason`,
+    /// tell the caller, and ack.
+    DeadLetter { reason: String },
+    /// The database is unavailable: keep the delivery and try again after a backoff.
+    Retry(StoreError),
+}
+
+impl Outcome {
+    fn dead_letter(reason: impl Into<String>) -> Outcome {
+        Outcome::DeadLetter {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One attempt at one message: decode, check, and do this queue's database operation.
+///
+/// `request_id` is the message id; an insert stores it so that a redelivery of the same
+/// request is recognised. `store` is `None` only for the health-check consumer.
+pub async fn handle(
+    op: Operation,
+    store: Option<&RecordStore>,
+    body: &[u8],
+    request_id: Option<&str>,
+) -> Outcome {
+    let request = match Request::decode(body) {
+        Ok(request) => request,
+        Err(e) => return Outcome::dead_letter(e.to_string()),
+    };
+    if request.operation() != op {
+        return Outcome::dead_letter(format!(
+            "a {} request does not belong on the {} queue",
+            request.operation(),
+            op.queue()
+        ));
+    }
+    if let Request::HealthCheck { message } = request {
+        return Outcome::Reply(Reply::HealthOk {
+            message,
+            consumer: op.consumer_name().into(),
+        });
+    }
+    let Some(store) = store else {
+        return Outcome::Reply(Reply::Failed {
+            detail: format!("{} has no database", op.consumer_name()),
+        });
+    };
+    let result = match request {
+        Request::HealthCheck { .. } => unreachable!("answered above"),
+        Request::InsertRecord { record } => {
+            if let Err(e) = record.validate() {
+                return invalid(e);
+            }
+            store
+                .insert(&record, request_id.unwrap_or(""))
+                .await
+                .map(|outcome| match outcome {
+                    InsertOutcome::Inserted(record) => Reply::Inserted { record },
+                    InsertOutcome::AlreadyExists(record) => Reply::AlreadyExists { record },
+                })
+        }
+        Request::DeleteRecord { srn } => store.delete(&srn).await.map(|deleted| match deleted {
+            Some(record) => Reply::Deleted { record },
+            None => Reply::NotFound { srn },
+        }),
+        Request::ReadDatabase { after, limit } => {
+            store
+                .read(after.as_ref(), limit)
+                .await
+                .map(|(records, next_after)| Reply::Records {
+                    records,
+                    next_after,
+                })
+        }
+    };
+    match result {
+        Ok(reply) => Outcome::Reply(reply),
+        Err(e) if e.is_transient() => Outcome::Retry(e),
+        Err(e) => Outcome::dead_letter(e.to_string()),
+    }
+}
+
+fn invalid(e: RecordError) -> Outcome {
+    Outcome::dead_letter(e.to_string())
+}
+
+/// Runs a consumer until `shutdown`: connects (and reconnects) with bounded backoff,
+/// then serves its queue. On shutdown it stops taking deliveries, finishes and acks the
+/// ones in hand (up to the grace period), and closes its channel, connection and pool.
+pub async fn run(
+    op: Operation,
+    settings: Settings,
+    store: Option<RecordStore>,
+    shutdown: Shutdown,
+) {
+    let mut backoff = Backoff::new();
+    let name = op.consumer_name();
+    while !shutdown.is_triggered() {
+        let conn = match broker::connect(&settings.amqp_url, name).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                log::warn!(
+                    "{name}: cannot reach broker at {}: {e}; retrying",
+                    settings.amqp_url_redacted()
+                );
+                if !backoff.sleep(&shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        match serve(
+            &conn,
+            op,
+            &settings,
+            store.as_ref(),
+            &shutdown,
+            &mut backoff,
+        )
+        .await
+        {
+            Ok(()) => {
+                let _ = conn.close(200, "consumer shutting down".into()).await;
+                break;
+            }
+            Err(e) => {
+                log::warn!("{name}: broker connection lost: {e}; reconnecting");
+                let _ = conn.close(200, "reconnecting".into()).await;
+                if !backoff.sleep(&shutdown).await {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(store) = store {
+        store.close().await;
+    }
+    log::info!("{name}: stopped");
+}
+
+async fn serve(
+    conn: &Connection,
+    op: Operation,
+    settings: &Settings,
+    store: Option<&RecordStore>,
+    shutdown: &Shutdown,
+    backoff: &mut Backoff,
+) -> Result<(), ServeError> {
+    let name = op.consumer_name();
+    let channel = conn.create_channel().await?;
+    topology::declare_topology(&channel).await?;
+    channel
+        .basic_qos(settings.prefetch, BasicQosOptions::default())
+        .await?;
+    // Dead letters go through a confirmed channel: a poison message is acked only
+    // once the broker has the copy. Replies use the work channel, unconfirmed, because
+    // a lost reply costs a timeout, never data.
+    let dead_letters = conn.create_channel().await?;
+    dead_letters
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let tag = format!("{name}-{}", uuid::Uuid::new_v4().simple());
+    let mut deliveries = channel
+        .basic_consume(
+            op.queue().into(),
+            tag.as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    backoff.reset();
+    log::info!(
+        "{name}: consuming queue {} (prefetch {})",
+        op.queue(),
+        settings.prefetch
+    );
+
+    // Database work is bounded by the pool; more concurrent tasks would only queue for
+    // connections and time out as if the database were down.
+    let concurrency = if store.is_some() {
+        settings.db_pool_max
+    } else {
+        usize::from(settings.prefetch)
+    };
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = JoinSet::new();
+    let result = loop {
+        tokio::select! {
+            _ = shutdown.wait() => break Ok(()),
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            next = deliveries.next() => match next {
+                Some(Ok(delivery)) => {
+                    let permit = tokio::select! {
+                        permit = permits.clone().acquire_owned() => permit.expect("semaphore never closed"),
+                        _ = shutdown.wait() => {
+                            // Not started: leave it unacked; closing the channel requeues it.
+                            break Ok(());
+                        }
+                    };
+                    let worker = Worker {
+                        op,
+                        store: store.cloned(),
+                        channel: channel.clone(),
+                        dead_letters: dead_letters.clone(),
+                        shutdown: shutdown.clone(),
+                    };
+                    tasks.spawn(async move {
+                        worker.process(delivery).await;
+                        drop(permit);
+                    });
+                }
+                Some(Err(e)) => break Err(e.into()),
+                None => break Err(ServeError::ConsumerEnded),
+            },
+        }
+    };
+    if result.is_ok() {
+        // Stop new deliveries first, then let the ones in hand finish and ack.
+        let _ = channel
+            .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+            .await;
+        let drained = tokio::time::timeout(settings.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            log::warn!("{name}: grace period over with work in hand; it will be redelivered");
+        }
+        let _ = channel.close(200, "shutting down".into()).await;
+        let _ = dead_letters.close(200, "shutting down".into()).await;
+    }
+    result
+}
+
+/// Why serving a queue stopped before shutdown; the run loop reconnects after either.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error(transparent)]
+    Broker(#[from] lapin::Error),
+    #[error("the delivery stream ended (connection closed or consumer cancelled by the broker)")]
+    ConsumerEnded,
+}
+
+/// Everything one delivery's task needs.
+struct Worker {
+    op: Operation,
+    store: Option<RecordStore>,
+    channel: Channel,
+    dead_letters: Channel,
+    shutdown: Shutdown,
+}
+
+impl Worker {
+    async fn process(self, delivery: Delivery) {
+        let name = self.op.consumer_name();
+        let props = &delivery.properties;
+        let request_id = props
+            .message_id()
+            .as_ref()
+            .or(props.correlation_id().as_ref())
+            .map(|id| id.as_str().to_owned());
+        let id = request_id.as_deref().unwrap_or("-");
+        let mut backoff = Backoff::new();
+        let outcome = loop {
+            match handle(
+                self.op,
+                self.store.as_ref(),
+                &delivery.data,
+                request_id.as_deref(),
+            )
+            .await
+            {
+                Outcome::Retry(e) => {
+                    log::warn!("{name}: id={id} database unavailable, will retry: {e}");
+                    if !backoff.sleep(&self.shutdown).await {
+                        // Leave it unacked: it is requeued when the channel closes.
+                        return;
+                    }
+                }
+                outcome => break outcome,
+            }
+        };
+        match outcome {
+            Outcome::Reply(reply) => {
+                log::info!("{name}: id={id} {}", describe(&reply));
+                self.reply(&delivery, &reply).await;
+                self.ack(&delivery, id).await;
+            }
+            Outcome::DeadLetter { reason } => {
+                log::warn!("{name}: id={id} dead-lettered: {reason}");
+                if self.dead_letter(&delivery, &reason).await {
+                    self.reply(&delivery, &Reply::Invalid { detail: reason })
+                        .await;
+                    self.ack(&delivery, id).await;
+                } else if let Err(e) = delivery
+                    .acker
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await
+                {
+                    log::warn!("{name}: id={id} nack failed: {e}");
+                }
+            }
+            Outcome::Retry(_) => unreachable!("retried above"),
+        }
+    }
+
+    async fn reply(&self, delivery: &Delivery, reply: &Reply) {
+        let props = &delivery.properties;
+        let Some(reply_to) = props.reply_to() else {
+            return;
+        };
+        let mut reply_props =
+            BasicProperties::default().with_content_type("application/json".into());
+        if let Some(cid) = props.correlation_id() {
+            reply_props = reply_props.with_correlation_id(cid.clone());
+        }
+        let sent = self
+            .channel
+            .basic_publish(
+                "".into(),
+                reply_to.clone(),
+                BasicPublishOptions::default(),
+                &reply.encode(),
+                reply_props,
+            )
+            .await;
+        if let Err(e) = sent {
+            log::warn!(
+                "{}: reply to {reply_to} not sent: {e}",
+                self.op.consumer_name()
+            );
+        }
+    }
+
+    async fn ack(&self, delivery: &Delivery, id: &str) {
+        if let Err(e) = delivery.acker.ack(BasicAckOptions::default()).await {
+            // The work is committed; a redelivery is recognised by its message id.
+            log::warn!("{}: id={id} ack failed: {e}", self.op.consumer_name());
+        }
+    }
+
+    /// Copies the message to the dead-letter exchange with the reason in a header.
+    /// Returns whether the broker confirmed the copy.
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> bool {
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        headers.insert(
+            topology::REASON_HEADER.into(),
+            AMQPValue::LongString(reason.into()),
+        );
+        headers.insert(
+            topology::ORIGIN_HEADER.into(),
+            AMQPValue::LongString(self.op.queue().into()),
+        );
+        let props = delivery.properties.clone().with_headers(headers);
+        let confirm = match self
+            .dead_letters
+            .basic_publish(
+                topology::DEAD_LETTER_EXCHANGE.into(),
+                self.op.routing_key().into(),
+                BasicPublishOptions::default(),
+                &delivery.data,
+                props,
+            )
+            .await
+        {
+            Ok(confirm) => confirm.await,
+            Err(e) => Err(e),
+        };
+        match confirm {
+            Ok(c) if c.is_ack() => true,
+            other => {
+                log::warn!(
+                    "{}: dead letter not confirmed ({other:?}); message requeued",
+                    self.op.consumer_name()
+                );
+                false
+            }
+        }
+    }
+}
+
+fn describe(reply: &Reply) -> String {
+    match reply {
+        Reply::HealthOk { message, .. } => format!("health check acked: {message:?}"),
+        Reply::Inserted { record } => format!("srn={} inserted", record.srn),
+        Reply::AlreadyExists { record } => format!("srn={} already exists", record.srn),
+        Reply::Deleted { record } => format!("srn={} deleted", record.srn),
+        Reply::NotFound { srn } => format!("srn={srn} not found"),
+        Reply::Records { records, .. } => format!("read {} records", records.len()),
+        Reply::Invalid { detail } => format!("invalid: {detail}"),
+        Reply::Failed { detail } => format!("failed: {detail}"),
+    }
+}
+
+/// `main` of every consumer: settings, logging, pool, migration, run until a signal.
+///
+/// Exits the process with status 2 on invalid settings.
+pub async fn main(op: Operation) {
+    env_logger_init();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("{}: {e}", op.consumer_name());
+            std::process::exit(2);
+        }
+    };
+    let shutdown = Shutdown::new();
+    shutdown.on_signals();
+    let store = if op == Operation::HealthCheck {
+        None
+    } else {
+        match prepare_store(&settings, &shutdown).await {
+            Some(store) => Some(store),
+            None => return,
+        }
+    };
+    run(op, settings, store, shutdown).await;
+}
+
+/// Builds the pool and migrates, retrying while the database is down.
+/// Returns `None` if shutdown came first; exits with status 2 on a bad URL.
+pub async fn prepare_store(settings: &Settings, shutdown: &Shutdown) -> Option<RecordStore> {
+    let store = match RecordStore::new(
+        &settings.database_url,
+        settings.db_pool_max,
+        settings.db_connect_timeout,
+    ) {
+        Ok(store) => store,
+        Err(e) => {
+            log::error!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let mut backoff = Backoff::new();
+    loop {
+        match store.migrate().await {
+            Ok(()) => return Some(store),
+            Err(e) => {
+                log::warn!(
+                    "database at {} not ready: {e}; retrying",
+                    settings.database_url_redacted()
+                );
+                if !backoff.sleep(shutdown).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+fn env_logger_init() {
+    // `info` by default: one line per message outcome is the consumers' audit trail.
+    let env = env_logger::Env::default().default_filter_or("info");
+    let _ = env_logger::Builder::from_env(env).try_init();
+}

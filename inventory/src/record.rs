@@ -1,0 +1,216 @@
+//! The domain: a student record and the rules its fields obey.
+//!
+//! Values are validated on construction (`Srn::parse`, `StudentRecord::new`), so an
+//! invalid SRN or name cannot travel into a message or a query.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest accepted SRN, in characters.
+pub const SRN_MAX_CHARS: usize = 32;
+/// Longest accepted name, in Unicode scalar values (MySQL counts code points alike).
+pub const NAME_MAX_CHARS: usize = 100;
+/// Longest accepted section, in Unicode scalar values.
+pub const SECTION_MAX_CHARS: usize = 32;
+
+/// Why a field was refused. The message names the field, so it can go to the client as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("{field} is required")]
+    Missing { field: &'static str },
+    #[error("{field} must not be empty or only white space")]
+    Empty { field: &'static str },
+    #[error("{field} is longer than {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("{field} may contain only letters A-Z, digits 0-9, '-' and '_' (got {found:?})")]
+    BadSrnCharacter { field: &'static str, found: char },
+    #[error("{field} must not contain control characters")]
+    ControlCharacter { field: &'static str },
+}
+
+impl RecordError {
+    /// The field the error is about, as clients spell it.
+    pub fn field(&self) -> &'static str {
+        match self {
+            RecordError::Missing { field }
+            | RecordError::Empty { field }
+            | RecordError::TooLong { field, .. }
+            | RecordError::BadSrnCharacter { field, .. }
+            | RecordError::ControlCharacter { field } => field,
+        }
+    }
+}
+
+/// A student registration number: the key of a record.
+///
+/// Stored upper-case: `pes1ug21cs096` and `PES1UG21CS096` are the same student, as the
+/// university prints them. Surrounding white space is dropped (copy-paste leaves it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Srn(String);
+
+impl Srn {
+    /// Validates and normalises an SRN: 1 to 32 of `A-Z a-z 0-9 - _`, upper-cased.
+    ///
+    /// Fails with a [`RecordError`] naming the field `SRN`.
+    pub fn parse(raw: &str) -> Result<Srn, RecordError> {
+        const FIELD: &str = "SRN";
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(RecordError::Empty { field: FIELD });
+        }
+        if trimmed.chars().count() > SRN_MAX_CHARS {
+            return Err(RecordError::TooLong {
+                field: FIELD,
+                max: SRN_MAX_CHARS,
+            });
+        }
+        if let Some(found) = trimmed
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(RecordError::BadSrnCharacter {
+                field: FIELD,
+                found,
+            });
+        }
+        Ok(Srn(trimmed.to_ascii_uppercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Srn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Srn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Srn::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One student, as clients see it: `{"Name": ..., "SRN": ..., "Section": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudentRecord {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "SRN")]
+    pub srn: Srn,
+    #[serde(rename = "Section")]
+    pub section: String,
+}
+
+impl StudentRecord {
+    /// Validates all three fields. The name and section are kept exactly as given
+    /// (Unicode included); they must not be blank, too long or hold control characters.
+    pub fn new(name: &str, srn: &str, section: &str) -> Result<StudentRecord, RecordError> {
+        Ok(StudentRecord {
+            name: check_text("Name", name, NAME_MAX_CHARS)?,
+            srn: Srn::parse(srn)?,
+            section: check_text("Section", section, SECTION_MAX_CHARS)?,
+        })
+    }
+
+    /// Re-checks a record that arrived in a message, where serde built it field by field.
+    pub fn validate(&self) -> Result<(), RecordError> {
+        check_text("Name", &self.name, NAME_MAX_CHARS)?;
+        check_text("Section", &self.section, SECTION_MAX_CHARS)?;
+        Ok(())
+    }
+}
+
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<String, RecordError> {
+    if value.trim().is_empty() {
+        return Err(RecordError::Empty { field });
+    }
+    if value.chars().count() > max {
+        return Err(RecordError::TooLong { field, max });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(RecordError::ControlCharacter { field });
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srn_is_trimmed_and_upper_cased() {
+        assert_eq!(
+            Srn::parse("  pes1ug21cs096 ").unwrap().as_str(),
+            "PES1UG21CS096"
+        );
+    }
+
+    #[test]
+    fn srn_rejects_bad_input_naming_the_field() {
+        for bad in ["", "   ", "PES 1", "PES;DROP", "../etc", "PÉS1", "a'b"] {
+            let err = Srn::parse(bad).unwrap_err();
+            assert_eq!(err.field(), "SRN", "{bad:?}");
+        }
+        let long = "A".repeat(SRN_MAX_CHARS + 1);
+        assert!(matches!(
+            Srn::parse(&long),
+            Err(RecordError::TooLong { .. })
+        ));
+        assert!(Srn::parse(&"A".repeat(SRN_MAX_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn names_keep_unicode_exactly() {
+        let r = StudentRecord::new("  Zoë Ñúñez 李小龍 🚀", "x1", "A").unwrap();
+        assert_eq!(r.name, "  Zoë Ñúñez 李小龍 🚀");
+    }
+
+    #[test]
+    fn name_and_section_bounds_count_characters_not_bytes() {
+        let hundred = "é".repeat(NAME_MAX_CHARS);
+        assert!(StudentRecord::new(&hundred, "S1", "A").is_ok());
+        let err = StudentRecord::new(&format!("{hundred}é"), "S1", "A").unwrap_err();
+        assert_eq!(err.field(), "Name");
+        let err = StudentRecord::new("Ann", "S1", &"B".repeat(33)).unwrap_err();
+        assert_eq!(err.field(), "Section");
+    }
+
+    #[test]
+    fn blank_and_control_characters_are_refused() {
+        assert_eq!(
+            StudentRecord::new(" \t", "S1", "A").unwrap_err(),
+            RecordError::Empty { field: "Name" }
+        );
+        assert_eq!(
+            StudentRecord::new("Ann\u{0}", "S1", "A").unwrap_err(),
+            RecordError::ControlCharacter { field: "Name" }
+        );
+        assert_eq!(
+            StudentRecord::new("Ann", "S1", "A\nB").unwrap_err(),
+            RecordError::ControlCharacter { field: "Section" }
+        );
+    }
+
+    #[test]
+    fn record_serialises_with_the_assignment_field_names() {
+        let r = StudentRecord::new("Ann", "pes1", "A").unwrap();
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"Name": "Ann", "SRN": "PES1", "Section": "A"})
+        );
+        let back: StudentRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn deserialising_validates_the_srn() {
+        let bad = serde_json::json!({"Name": "Ann", "SRN": "no spaces", "Section": "A"});
+        assert!(serde_json::from_value::<StudentRecord>(bad).is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! The one typed settings struct, read from environment variables with defaults that
+//! work against the local stack (`make run`). `.env.example` lists every variable.
+
+use std::env;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A setting that is present but cannot be parsed. Start-up fails on it rather than
+/// silently running with a default the operator did not choose.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}={value:?} is invalid: {reason}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `AMQP_URL`: the broker, `amqp://` or `amqps://`, vhost last (`%2f` is `/`).
+    pub amqp_url: String,
+    /// `DATABASE_URL`: `mysql://user:password@host:port/database`.
+    pub database_url: String,
+    /// `HTTP_ADDRESS` / `HTTP_PORT`: where the producer listens (port 0: any free port).
+    pub http_address: IpAddr,
+    pub http_port: u16,
+    /// `REPLY_TIMEOUT_MS`: how long the producer waits for a consumer's reply before 504.
+    pub reply_timeout: Duration,
+    /// `PUBLISH_TIMEOUT_MS`: how long the producer waits for the broker's confirm before 503.
+    pub publish_timeout: Duration,
+    /// `PREFETCH`: unacknowledged deliveries a consumer holds at once.
+    pub prefetch: u16,
+    /// `DB_POOL_MAX`: connections per process. Five processes share one server's
+    /// `max_connections`, so this stays small.
+    pub db_pool_max: usize,
+    /// `DB_CONNECT_TIMEOUT_MS`: longest wait for a pooled connection before the attempt
+    /// counts as a database outage.
+    pub db_connect_timeout: Duration,
+    /// `MAX_BODY_BYTES`: largest request body the producer reads; larger gets 413.
+    pub max_body_bytes: u64,
+    /// `SHUTDOWN_GRACE_SECS`: how long in-flight work may take to finish on SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            database_url: "mysql://inventory:inventory@127.0.0.1:3306/inventory".into(),
+            http_address: IpAddr::from([127, 0, 0, 1]),
+            http_port: 8000,
+            reply_timeout: Duration::from_millis(5_000),
+            publish_timeout: Duration::from_millis(5_000),
+            prefetch: 200,
+            db_pool_max: 4,
+            db_connect_timeout: Duration::from_millis(2_000),
+            max_body_bytes: 64 * 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads every variable, falling back to [`Settings::default`] for unset ones.
+    ///
+    /// Fails on the first variable that is set but unparseable.
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Like [`Settings::from_env`], with the variables taken from `lookup` (for tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let d = Settings::default();
+        let text = |name: &str, default: String| lookup(name).unwrap_or(default);
+        let ms = |name: &'static str, default: Duration| {
+            parsed::<u64>(&lookup, name).map(|v| v.map_or(default, Duration::from_millis))
+        };
+        Ok(Settings {
+            amqp_url: text("AMQP_URL", d.amqp_url),
+            database_url: text("DATABASE_URL", d.database_url),
+            http_address: parsed(&lookup, "HTTP_ADDRESS")?.unwrap_or(d.http_address),
+            http_port: parsed(&lookup, "HTTP_PORT")?.unwrap_or(d.http_port),
+            reply_timeout: ms("REPLY_TIMEOUT_MS", d.reply_timeout)?,
+            publish_timeout: ms("PUBLISH_TIMEOUT_MS", d.publish_timeout)?,
+            prefetch: positive(&lookup, "PREFETCH")?.unwrap_or(d.prefetch),
+            db_pool_max: positive(&lookup, "DB_POOL_MAX")?.unwrap_or(d.db_pool_max),
+            db_connect_timeout: ms("DB_CONNECT_TIMEOUT_MS", d.db_connect_timeout)?,
+            max_body_bytes: positive(&lookup, "MAX_BODY_BYTES")?.unwrap_or(d.max_body_bytes),
+            shutdown_grace: parsed::<u64>(&lookup, "SHUTDOWN_GRACE_SECS")?
+                .map_or(d.shutdown_grace, Duration::from_secs),
+        })
+    }
+
+    /// The broker URL with any password replaced, for log lines.
+    pub fn amqp_url_redacted(&self) -> String {
+        redact(&self.amqp_url)
+    }
+
+    /// The database URL with any password replaced, for log lines.
+    pub fn database_url_redacted(&self) -> String {
+        redact(&self.database_url)
+    }
+}
+
+fn parsed<T: FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, SettingsError>
+where
+    T::Err: std::fmt::Display,
+{
+    match lookup(name) {
+        None => Ok(None),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e: T::Err| SettingsError {
+                name,
+                value,
+                reason: e.to_string(),
+            }),
+    }
+}
+
+fn positive<T: FromStr + PartialEq + Default>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, SettingsError>
+where
+    T::Err: std::fmt::Display,
+{
+    match parsed::<T>(lookup, name)? {
+        Some(v) if v == T::default() => Err(SettingsError {
+            name,
+            value: "0".into(),
+            reason: "must be at least 1".into(),
+        }),
+        other => Ok(other),
+    }
+}
+
+fn redact(url: &str) -> String {
+    // scheme://user:password@host... -> scheme://user:***@host...
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_work_locally() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.http_port, 8000);
+        assert!(s.amqp_url.starts_with("amqp://"));
+    }
+
+    #[test]
+    fn variables_override_defaults() {
+        let s = from(&[
+            ("HTTP_PORT", "9000"),
+            ("REPLY_TIMEOUT_MS", "250"),
+            ("PREFETCH", "50"),
+        ])
+        .unwrap();
+        assert_eq!(s.http_port, 9000);
+        assert_eq!(s.reply_timeout, Duration::from_millis(250));
+        assert_eq!(s.prefetch, 50);
+    }
+
+    #[test]
+    fn invalid_values_are_errors_naming_the_variable() {
+        let err = from(&[("HTTP_PORT", "eighty")]).unwrap_err();
+        assert_eq!(err.name, "HTTP_PORT");
+        let err = from(&[("DB_POOL_MAX", "0")]).unwrap_err();
+        assert_eq!(err.name, "DB_POOL_MAX");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("amqp://user:secret@host:5672/%2f"),
+            "amqp://user:***@host:5672/%2f"
+        );
+        assert_eq!(redact("amqp://host/%2f"), "amqp://host/%2f");
+    }
+}

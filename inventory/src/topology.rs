@@ -1,0 +1,179 @@
+//! Broker topology as code: every exchange, queue and routing-key name, and the one
+//! function that declares them. Every process calls [`declare_topology`] at start-up
+//! and after each reconnect; declaring is idempotent, so order does not matter.
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Channel, ExchangeKind};
+use std::fmt;
+
+/// The one durable direct exchange all requests are published to.
+pub const EXCHANGE: &str = "student_records";
+/// Where consumers send messages they cannot process (fanout: the queue keeps the reason).
+pub const DEAD_LETTER_EXCHANGE: &str = "student_records.dead_letter";
+/// The queue that holds dead letters until an operator inspects or replays them.
+pub const DEAD_LETTER_QUEUE: &str = "dead_letters";
+/// RabbitMQ's direct reply-to pseudo-queue: replies without declaring a queue per caller.
+pub const REPLY_TO: &str = "amq.rabbitmq.reply-to";
+/// Header a consumer sets on a dead-lettered message to say why.
+pub const REASON_HEADER: &str = "x-dead-letter-reason";
+/// Header a consumer sets on a dead-lettered message to say where it came from.
+pub const ORIGIN_HEADER: &str = "x-original-queue";
+
+/// The four operations; each has one queue, bound with a routing key of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    HealthCheck,
+    InsertRecord,
+    DeleteRecord,
+    ReadDatabase,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 4] = [
+        Operation::HealthCheck,
+        Operation::InsertRecord,
+        Operation::DeleteRecord,
+        Operation::ReadDatabase,
+    ];
+
+    /// The routing key, which is also the queue name.
+    pub fn routing_key(self) -> &'static str {
+        match self {
+            Operation::HealthCheck => "health_check",
+            Operation::InsertRecord => "insert_record",
+            Operation::DeleteRecord => "delete_record",
+            Operation::ReadDatabase => "read_database",
+        }
+    }
+
+    pub fn queue(self) -> &'static str {
+        self.routing_key()
+    }
+
+    /// The binary that consumes this queue; used in replies and log lines.
+    pub fn consumer_name(self) -> &'static str {
+        match self {
+            Operation::HealthCheck => "consumer-health",
+            Operation::InsertRecord => "consumer-insert",
+            Operation::DeleteRecord => "consumer-delete",
+            Operation::ReadDatabase => "consumer-read",
+        }
+    }
+
+    /// Whether the operation changes data. Reads and health checks are worthless once
+    /// their caller has given up, so they expire in the queue; writes never do.
+    pub fn is_write(self) -> bool {
+        matches!(self, Operation::InsertRecord | Operation::DeleteRecord)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.routing_key())
+    }
+}
+
+/// Declares the exchange, the four queues and their bindings, and the dead-letter path.
+///
+/// Fails if the broker refuses (for example a queue exists with other arguments).
+pub async fn declare_topology(channel: &Channel) -> Result<(), lapin::Error> {
+    let durable_exchange = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    let durable_queue = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            DEAD_LETTER_EXCHANGE.into(),
+            ExchangeKind::Fanout,
+            durable_exchange,
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_declare(
+            DEAD_LETTER_QUEUE.into(),
+            durable_queue,
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            DEAD_LETTER_QUEUE.into(),
+            DEAD_LETTER_EXCHANGE.into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .exchange_declare(
+            EXCHANGE.into(),
+            ExchangeKind::Direct,
+            durable_exchange,
+            FieldTable::default(),
+        )
+        .await?;
+    for op in Operation::ALL {
+        channel
+            .queue_declare(op.queue().into(), durable_queue, queue_arguments())
+            .await?;
+        channel
+            .queue_bind(
+                op.queue().into(),
+                EXCHANGE.into(),
+                op.routing_key().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Arguments of the four work queues: messages the broker itself rejects go to the
+/// dead-letter exchange rather than vanishing.
+fn queue_arguments() -> FieldTable {
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString(DEAD_LETTER_EXCHANGE.into()),
+    );
+    args
+}
+
+/// Reads a string header from message properties.
+pub fn header_str(headers: Option<&FieldTable>, key: &str) -> Option<String> {
+    let value = headers?.inner().get(&ShortString::from(key))?;
+    match value {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_names_are_the_assignments() {
+        let names: Vec<_> = Operation::ALL.iter().map(|op| op.queue()).collect();
+        assert_eq!(
+            names,
+            [
+                "health_check",
+                "insert_record",
+                "delete_record",
+                "read_database"
+            ]
+        );
+        for op in Operation::ALL {
+            assert_eq!(op.queue(), op.routing_key());
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The one place errors become HTTP responses.
+//!
+//! Every error is `{"error": <code>, "detail": <text>}` (plus `field`, `record` or
+//! `request_id` where known). 4xx says plainly what the client got wrong; 5xx names the
+//! component that failed, and the cause is logged.
+
+use crate::gateway::GatewayError;
+use inventory::{RecordError, StudentRecord};
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use serde_json::{json, Value};
+use std::io::Cursor;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{detail}")]
+    InvalidField { field: String, detail: String },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(u64),
+    #[error("no record with SRN {srn}")]
+    NotFound { srn: String, request_id: String },
+    #[error("a record with SRN {} already exists", .record.srn)]
+    Conflict {
+        record: StudentRecord,
+        request_id: String,
+    },
+    #[error("{error}")]
+    Gateway {
+        error: GatewayError,
+        request_id: Option<String>,
+    },
+    /// The consumer dead-lettered the message as invalid.
+    #[error("{detail}")]
+    Rejected { detail: String, request_id: String },
+    /// The consumer could not do the work.
+    #[error("{detail}")]
+    ConsumerFailed { detail: String, request_id: String },
+}
+
+impl From<RecordError> for ApiError {
+    fn from(e: RecordError) -> Self {
+        ApiError::InvalidField {
+            field: e.field().into(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<GatewayError> for ApiError {
+    fn from(error: GatewayError) -> Self {
+        ApiError::Gateway {
+            error,
+            request_id: None,
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> Status {
+        match self {
+            ApiError::BadRequest(_) => Status::BadRequest,
+            ApiError::InvalidField { .. } | ApiError::Rejected { .. } => {
+                Status::UnprocessableEntity
+            }
+            ApiError::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
+            ApiError::PayloadTooLarge(_) => Status::PayloadTooLarge,
+            ApiError::NotFound { .. } => Status::NotFound,
+            ApiError::Conflict { .. } => Status::Conflict,
+            ApiError::Gateway { error, .. } => match error {
+                GatewayError::Unavailable(_) | GatewayError::Unroutable(_) => {
+                    Status::ServiceUnavailable
+                }
+                GatewayError::Timeout { .. } => Status::GatewayTimeout,
+                GatewayError::BadReply { .. } => Status::BadGateway,
+            },
+            ApiError::ConsumerFailed { .. } => Status::InternalServerError,
+        }
+    }
+
+    /// A stable, machine-readable code for the `error` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::InvalidField { .. } => "invalid_field",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::Gateway { error, .. } => match error {
+                GatewayError::Unavailable(_) => "broker_unavailable",
+                GatewayError::Unroutable(_) => "no_queue",
+                GatewayError::Timeout { .. } => "reply_timeout",
+                GatewayError::BadReply { .. } => "bad_reply",
+            },
+            ApiError::Rejected { .. } => "rejected_by_consumer",
+            ApiError::ConsumerFailed { .. } => "consumer_failed",
+        }
+    }
+
+    fn body(&self) -> Value {
+        let mut body = json!({ "error": self.code(), "detail": self.to_string() });
+        let extra = match self {
+            ApiError::InvalidField { field, .. } => Some(("field", json!(field))),
+            ApiError::Conflict { record, .. } => Some(("record", json!(record))),
+            _ => None,
+        };
+        if let Some((key, value)) = extra {
+            body[key] = value;
+        }
+        if let Some(id) = self.request_id() {
+            body["request_id"] = json!(id);
+        }
+        body
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::NotFound { request_id, .. }
+            | ApiError::Conflict { request_id, .. }
+            | ApiError::Rejected { request_id, .. }
+            | ApiError::ConsumerFailed { request_id, .. } => Some(request_id),
+            ApiError::Gateway { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.status();
+        if status.code >= 500 {
+            log::warn!(
+                "{} {} -> {}: {self}",
+                req.method(),
+                req.uri().path(),
+                status.code
+            );
+        }
+        let mut response = json_response(status, &self.body());
+        if let Some(id) = self.request_id() {
+            response.set_header(Header::new("X-Request-Id", id.to_owned()));
+        }
+        Ok(response)
+    }
+}
+
+/// A JSON response with this status.
+pub fn json_response(status: Status, body: &Value) -> Response<'static> {
+    let bytes = serde_json::to_vec(body).expect("JSON values always serialise");
+    Response::build()
+        .status(status)
+        .header(ContentType::JSON)
+        .sized_body(bytes.len(), Cursor::new(bytes))
+        .finalize()
+}
+
+/// Every error Rocket produces itself (no route, bad URI, a guard's failure) also
+/// answers in JSON.
+#[rocket::catch(default)]
+pub fn default_catcher(
+    status: Status,
+    req: &Request<'_>,
+) -> (Status, rocket::serde::json::Json<Value>) {
+    let (code, detail) = match status.code {
+        404 => (
+            "not_found",
+            format!(
+                "no route for {} {}; see GET / for the routes",
+                req.method(),
+                req.uri().path()
+            ),
+        ),
+        413 => ("payload_too_large", "request is too large".into()),
+        414 => ("uri_too_long", "request URI is too long".into()),
+        400 => ("bad_request", "the request could not be read".into()),
+        422 => (
+            "invalid_field",
+            "the request's fields could not be read".into(),
+        ),
+        c if c >= 500 => (
+            "internal_error",
+            "unexpected server error; see the producer's log".into(),
+        ),
+        _ => ("error", status.reason_lossy().to_string()),
+    };
+    (
+        status,
+        rocket::serde::json::Json(json!({ "error": code, "detail": detail })),
+    )
+}

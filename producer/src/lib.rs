@@ -1,0 +1,105 @@
+//! The producer: a Rocket HTTP server that turns each request into a message on the
+//! `student_records` exchange and answers with the consumer's reply.
+//!
+//! [`serve`] is what `main` runs and what integration tests run on port 0.
+
+pub mod error;
+pub mod gateway;
+pub mod input;
+pub mod routes;
+
+use gateway::Gateway;
+use inventory::shutdown::Shutdown;
+use inventory::Settings;
+use rocket::fairing::AdHoc;
+use rocket::{Build, Rocket};
+use std::net::SocketAddr;
+use tokio::sync::oneshot;
+
+/// Builds the Rocket instance with every route, the JSON catcher and the settings.
+pub fn build(settings: &Settings, gateway: Gateway) -> Rocket<Build> {
+    let figment = rocket::Config::figment()
+        .merge(("address", settings.http_address))
+        .merge(("port", settings.http_port))
+        .merge(("ident", "student-records"))
+        .merge(("shutdown.grace", settings.shutdown_grace.as_secs()))
+        .merge(("shutdown.mercy", 2));
+    rocket::custom(figment)
+        .manage(gateway)
+        .manage(input::BodyLimit(settings.max_body_bytes))
+        .mount(
+            "/",
+            rocket::routes![
+                routes::index,
+                routes::healthz,
+                routes::readyz,
+                routes::health_check,
+                routes::health_check_post,
+                routes::health_check_path,
+                routes::insert_record,
+                routes::delete_record,
+                routes::delete_record_delete,
+                routes::delete_record_post,
+                routes::delete_record_path,
+                routes::delete_record_path_delete,
+                routes::read_database,
+            ],
+        )
+        .register("/", rocket::catchers![error::default_catcher])
+        .attach(AdHoc::on_request("trailing slash", |req, _| {
+            Box::pin(async move { strip_trailing_slash(req) })
+        }))
+}
+
+/// `/insert_record/` is the same route as `/insert_record`: clients add the slash often.
+fn strip_trailing_slash(req: &mut rocket::Request<'_>) {
+    let path = req.uri().path().as_str();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let uri = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(origin) = rocket::http::uri::Origin::parse_owned(uri) {
+            req.set_uri(origin);
+        }
+    }
+}
+
+/// Runs the producer until `shutdown` (or SIGTERM/Ctrl-C, which Rocket handles):
+/// stops accepting, lets in-flight requests finish within the grace period, then
+/// closes the broker connection. Sends the bound address on `bound` once listening.
+///
+/// Fails if the server cannot start (for example the port is taken).
+pub async fn serve(
+    settings: Settings,
+    shutdown: Shutdown,
+    bound: Option<oneshot::Sender<SocketAddr>>,
+) -> Result<(), rocket::Error> {
+    let gateway = Gateway::start(&settings, shutdown.clone());
+    let report = std::sync::Mutex::new(bound);
+    let rocket = build(&settings, gateway)
+        .attach(AdHoc::on_liftoff("report address", move |rocket| {
+            Box::pin(async move {
+                let config = rocket.config();
+                let addr = SocketAddr::new(config.address, config.port);
+                log::info!("producer: listening on http://{addr}");
+                if let Some(tx) = report.lock().ok().and_then(|mut b| b.take()) {
+                    let _ = tx.send(addr);
+                }
+            })
+        }))
+        .ignite()
+        .await?;
+    let handle = rocket.shutdown();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        stop.wait().await;
+        handle.notify();
+    });
+    let result = rocket.launch().await.map(|_| ());
+    // After the last in-flight request: close the broker connection.
+    shutdown.trigger();
+    result
+}

@@ -1,0 +1,25 @@
+//! producer: the HTTP front. Reads settings, sets up logging, serves until SIGTERM.
+
+use inventory::shutdown::Shutdown;
+use inventory::Settings;
+use std::process::ExitCode;
+
+#[rocket::main]
+async fn main() -> ExitCode {
+    let env = env_logger::Env::default().default_filter_or("info,rocket=warn,_=warn");
+    env_logger::Builder::from_env(env).init();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            log::error!("producer: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match producer::serve(settings, Shutdown::new(), None).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("producer: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
