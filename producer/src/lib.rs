@@ -23,7 +23,10 @@ pub fn build(settings: &Settings, gateway: Gateway) -> Rocket<Build> {
         .merge(("port", settings.http_port))
         .merge(("ident", "student-records"))
         .merge(("shutdown.grace", settings.shutdown_grace.as_secs()))
-        .merge(("shutdown.mercy", 2));
+        .merge(("shutdown.mercy", 2))
+        // `main` installs env_logger first, so this only quiets Rocket where it would
+        // install its own logger (tests).
+        .merge(("log_level", "critical"));
     rocket::custom(figment)
         .manage(gateway)
         .manage(input::BodyLimit(settings.max_body_bytes))

@@ -1,0 +1,26 @@
+# The README's commands. Everything runs on a fresh Debian machine as root: the scripts
+# install RabbitMQ and MariaDB from Debian packages when they are missing.
+.PHONY: run up down status test lint
+
+## make run: start everything in the foreground; Ctrl-C stops it all
+run:
+	scripts/stack run
+
+## make up: start whatever is not running, in the background; returns once healthy
+up:
+	scripts/stack up
+
+## make down: stop the five binaries, RabbitMQ and MariaDB
+down:
+	scripts/stack down
+
+status:
+	scripts/stack status
+
+## make test: every test suite against the real broker and database
+test:
+	scripts/test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings

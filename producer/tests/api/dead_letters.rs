@@ -1,0 +1,103 @@
+//! Poison messages published straight to the queues are dead-lettered with a reason,
+//! and the consumers keep serving.
+
+use crate::helpers::{spawn_app, unique_srn};
+use inventory::store::InsertOutcome;
+use inventory::topology::{self, Operation};
+use inventory::StudentRecord;
+use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::BasicProperties;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_messages_are_dead_lettered_and_consumers_keep_serving() {
+    let app = spawn_app().await;
+    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let poison: [&[u8]; 4] = [
+        b"not json",
+        b"\xff\xfe\x00",
+        br#"{"v":9,"body":{}}"#,
+        br#"{"v":1,"body":{"op":"delete_record","srn":"X"}}"#, // right format, wrong queue
+    ];
+    for op in Operation::ALL {
+        for body in poison {
+            channel
+                .basic_publish(
+                    topology::EXCHANGE.into(),
+                    op.routing_key().into(),
+                    BasicPublishOptions::default(),
+                    body,
+                    BasicProperties::default(),
+                )
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    }
+
+    // 4 queues x 4 poison messages, minus the delete_record message on its own queue
+    // (it is valid there: a delete of an SRN that does not exist).
+    let expected = 4 * 4 - 1;
+    let mut reasons = Vec::new();
+    for _ in 0..100 {
+        while let Some(message) = channel
+            .basic_get(
+                topology::DEAD_LETTER_QUEUE.into(),
+                BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+        {
+            let headers = message.delivery.properties.headers().as_ref();
+            let reason =
+                topology::header_str(headers, topology::REASON_HEADER).expect("reason header");
+            let origin =
+                topology::header_str(headers, topology::ORIGIN_HEADER).expect("origin header");
+            reasons.push((origin, reason));
+        }
+        if reasons.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(reasons.len(), expected, "{reasons:#?}");
+    assert!(
+        reasons.iter().any(|(_, r)| r.contains("version 9")),
+        "{reasons:#?}"
+    );
+    assert!(reasons
+        .iter()
+        .any(|(q, r)| q == "insert_record" && r.contains("does not belong")));
+
+    // Every consumer still answers.
+    let srn = unique_srn();
+    assert_eq!(app.get("/health_check").await.0, 200);
+    assert_eq!(app.insert("After", &srn, "A").await.0, 201);
+    assert_eq!(app.get("/read_database").await.0, 200);
+    assert_eq!(app.get(&format!("/delete_record/{srn}")).await.0, 200);
+    let _ = conn.close(200, "done".into()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_insert_is_recognised_by_its_request_id() {
+    let app = spawn_app().await;
+    let store = app.store().await;
+    let record = StudentRecord::new("Ann", &unique_srn(), "A").unwrap();
+
+    let first = store.insert(&record, "request-1").await.unwrap();
+    let redelivered = store.insert(&record, "request-1").await.unwrap();
+    let other_request = store.insert(&record, "request-2").await.unwrap();
+
+    assert_eq!(first, InsertOutcome::Inserted(record.clone()));
+    assert_eq!(redelivered, InsertOutcome::Inserted(record.clone()));
+    assert_eq!(other_request, InsertOutcome::AlreadyExists(record.clone()));
+    assert_eq!(app.srns_in_database().await, [record.srn.to_string()]);
+}

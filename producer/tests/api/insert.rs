@@ -1,0 +1,129 @@
+use crate::helpers::{error_code, spawn_app, unique_srn};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insert_returns_201_with_the_record_and_the_next_read_shows_it() {
+    let app = spawn_app().await;
+    let srn = unique_srn();
+
+    let response = app
+        .client
+        .post(app.url("/insert_record"))
+        .json(&json!({"Name": "Anshul Ranjan", "SRN": srn.to_lowercase(), "Section": "B"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response.headers()["location"].to_str().unwrap(),
+        format!("/v1/records/{srn}")
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["record"],
+        json!({"Name": "Anshul Ranjan", "SRN": srn, "Section": "B"})
+    );
+
+    // Read-your-write: the 201 came after the commit.
+    let (status, records) = app.get("/read_database").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        records,
+        json!([{"Name": "Anshul Ranjan", "SRN": srn, "Section": "B"}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unicode_names_are_stored_and_returned_exactly() {
+    let app = spawn_app().await;
+    let srn = unique_srn();
+    let name = "  Zoë Ñúñez-李小龍 🚀 O'Brien ";
+
+    let (status, body) = app.insert(name, &srn, "6Ä").await;
+
+    assert_eq!(status, 201, "{body}");
+    let (_, records) = app.get("/read_database").await;
+    assert_eq!(records[0]["Name"], name);
+    assert_eq!(records[0]["Section"], "6Ä");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_insert_of_the_same_srn_is_409_and_leaves_the_record_untouched() {
+    let app = spawn_app().await;
+    let srn = unique_srn();
+    assert_eq!(app.insert("First", &srn, "A").await.0, 201);
+
+    let (status, body) = app.insert("Second", &srn, "C").await;
+
+    assert_eq!(status, 409);
+    assert_eq!(error_code(&body), "conflict");
+    assert_eq!(body["record"]["Name"], "First");
+    let (_, records) = app.get("/read_database").await;
+    assert_eq!(
+        records,
+        json!([{"Name": "First", "SRN": srn, "Section": "A"}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_records_get_422_naming_the_field_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let srn = unique_srn();
+    let cases = [
+        (json!({"SRN": srn, "Section": "A"}), "Name"),
+        (json!({"Name": "A", "Section": "A"}), "SRN"),
+        (json!({"Name": "A", "SRN": srn}), "Section"),
+        (json!({"Name": "", "SRN": srn, "Section": "A"}), "Name"),
+        (json!({"Name": "   ", "SRN": srn, "Section": "A"}), "Name"),
+        (json!({"Name": "A", "SRN": "PES 1", "Section": "A"}), "SRN"),
+        (
+            json!({"Name": "A", "SRN": "x'; DROP TABLE students; --", "Section": "A"}),
+            "SRN",
+        ),
+        (
+            json!({"Name": "A", "SRN": "A".repeat(33), "Section": "A"}),
+            "SRN",
+        ),
+        (
+            json!({"Name": "A".repeat(101), "SRN": srn, "Section": "A"}),
+            "Name",
+        ),
+        (
+            json!({"Name": "A", "SRN": srn, "Section": "A".repeat(33)}),
+            "Section",
+        ),
+        (json!({"Name": ["A"], "SRN": srn, "Section": "A"}), "Name"),
+        (json!({"Name": null, "SRN": srn, "Section": "A"}), "Name"),
+        (json!({"Name": 7, "SRN": srn, "Section": "A"}), "Name"),
+        (
+            json!({"Name": "A\u{7}", "SRN": srn, "Section": "A"}),
+            "Name",
+        ),
+        (
+            json!({"Name": "A", "SRN": srn, "Section": "A", "Sectoin": "B"}),
+            "Sectoin",
+        ),
+        (json!({}), "Name"),
+    ];
+    for (body, field) in cases {
+        let (status, reply) = app.post_json("/insert_record", &body).await;
+        assert_eq!(status, 422, "{body} -> {reply}");
+        assert_eq!(error_code(&reply), "invalid_field", "{body}");
+        assert_eq!(reply["field"], field, "{body} -> {reply}");
+    }
+    assert!(app.srns_in_database().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_section_given_as_a_number_is_accepted() {
+    let app = spawn_app().await;
+    let srn = unique_srn();
+    let (status, body) = app
+        .post_json(
+            "/insert_record",
+            &json!({"Name": "A", "SRN": srn, "Section": 5}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["record"]["Section"], "5");
+}
