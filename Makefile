@@ -1,6 +1,6 @@
 # The README's commands. Everything runs on a fresh Debian machine as root: the scripts
 # install RabbitMQ and MariaDB from Debian packages when they are missing.
-.PHONY: run up down status test lint
+.PHONY: run up down status test chaos lint
 
 ## make run: start everything in the foreground; Ctrl-C stops it all
 run:
@@ -20,6 +20,10 @@ status:
 ## make test: every test suite against the real broker and database
 test:
 	scripts/test
+
+## make chaos: the fault-injection suite alone (make test runs it too)
+chaos:
+	scripts/chaos
 
 lint:
 	cargo fmt --all -- --check

@@ -12,7 +12,7 @@ use crate::settings::Settings;
 use crate::shutdown::Shutdown;
 use crate::store::{InsertOutcome, RecordStore, StoreError};
 use crate::topology::{self, Operation};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
@@ -20,9 +20,14 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+/// Attempts at one message that fail while the database answers pings, before the
+/// message is dead-lettered as poison.
+pub const MAX_ATTEMPTS: u32 = 5;
 
 /// What to do with a message after one attempt at it.
 #[derive(Debug)]
@@ -292,16 +297,34 @@ impl Worker {
             .map(|id| id.as_str().to_owned());
         let id = request_id.as_deref().unwrap_or("-");
         let mut backoff = Backoff::new();
+        let mut failures_while_database_up = 0;
         let outcome = loop {
-            match handle(
+            let attempt = handle(
                 self.op,
                 self.store.as_ref(),
                 &delivery.data,
                 request_id.as_deref(),
-            )
-            .await
-            {
+            );
+            // A panic is a bug this message triggers: dead-letter it rather than let it
+            // hold a prefetch slot unacked, or crash-loop on redelivery.
+            let outcome = match AssertUnwindSafe(attempt).catch_unwind().await {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    Outcome::dead_letter(format!("consumer panicked: {}", panic_message(&panic)))
+                }
+            };
+            match outcome {
                 Outcome::Retry(e) => {
+                    // An outage is waited out however long it lasts; a message that keeps
+                    // failing while the database answers is the message's fault.
+                    if self.database_answers().await {
+                        failures_while_database_up += 1;
+                        if failures_while_database_up >= MAX_ATTEMPTS {
+                            break Outcome::dead_letter(format!(
+                                "failed {MAX_ATTEMPTS} times while the database was up; last error: {e}"
+                            ));
+                        }
+                    }
                     log::warn!("{name}: id={id} database unavailable, will retry: {e}");
                     if !backoff.sleep(&self.shutdown).await {
                         // Leave it unacked: it is requeued when the channel closes.
@@ -335,6 +358,13 @@ impl Worker {
                 }
             }
             Outcome::Retry(_) => unreachable!("retried above"),
+        }
+    }
+
+    async fn database_answers(&self) -> bool {
+        match &self.store {
+            Some(store) => store.ping().await.is_ok(),
+            None => true,
         }
     }
 
@@ -411,6 +441,14 @@ impl Worker {
             }
         }
     }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
 }
 
 fn describe(reply: &Reply) -> String {

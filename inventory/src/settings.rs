@@ -39,6 +39,9 @@ pub struct Settings {
     pub db_connect_timeout: Duration,
     /// `MAX_BODY_BYTES`: largest request body the producer reads; larger gets 413.
     pub max_body_bytes: u64,
+    /// `MAX_IN_FLIGHT`: requests the producer has waiting on the broker at once; past it
+    /// new requests get 503 at once, so a dead consumer cannot grow the producer's memory.
+    pub max_in_flight: usize,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight work may take to finish on SIGTERM.
     pub shutdown_grace: Duration,
 }
@@ -56,6 +59,7 @@ impl Default for Settings {
             db_pool_max: 4,
             db_connect_timeout: Duration::from_millis(2_000),
             max_body_bytes: 64 * 1024,
+            max_in_flight: 10_000,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -87,6 +91,7 @@ impl Settings {
             db_pool_max: positive(&lookup, "DB_POOL_MAX")?.unwrap_or(d.db_pool_max),
             db_connect_timeout: ms("DB_CONNECT_TIMEOUT_MS", d.db_connect_timeout)?,
             max_body_bytes: positive(&lookup, "MAX_BODY_BYTES")?.unwrap_or(d.max_body_bytes),
+            max_in_flight: positive(&lookup, "MAX_IN_FLIGHT")?.unwrap_or(d.max_in_flight),
             shutdown_grace: parsed::<u64>(&lookup, "SHUTDOWN_GRACE_SECS")?
                 .map_or(d.shutdown_grace, Duration::from_secs),
         })

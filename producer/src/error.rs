@@ -22,6 +22,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(u64),
+    #[error("request URI is longer than {0} bytes")]
+    UriTooLong(usize),
     #[error("no record with SRN {srn}")]
     NotFound { srn: String, request_id: String },
     #[error("a record with SRN {} already exists", .record.srn)]
@@ -69,12 +71,13 @@ impl ApiError {
             }
             ApiError::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
             ApiError::PayloadTooLarge(_) => Status::PayloadTooLarge,
+            ApiError::UriTooLong(_) => Status::UriTooLong,
             ApiError::NotFound { .. } => Status::NotFound,
             ApiError::Conflict { .. } => Status::Conflict,
             ApiError::Gateway { error, .. } => match error {
-                GatewayError::Unavailable(_) | GatewayError::Unroutable(_) => {
-                    Status::ServiceUnavailable
-                }
+                GatewayError::Unavailable(_)
+                | GatewayError::Unroutable(_)
+                | GatewayError::Overloaded(_) => Status::ServiceUnavailable,
                 GatewayError::Timeout { .. } => Status::GatewayTimeout,
                 GatewayError::BadReply { .. } => Status::BadGateway,
             },
@@ -89,11 +92,13 @@ impl ApiError {
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UriTooLong(_) => "uri_too_long",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",
             ApiError::Gateway { error, .. } => match error {
                 GatewayError::Unavailable(_) => "broker_unavailable",
                 GatewayError::Unroutable(_) => "no_queue",
+                GatewayError::Overloaded(_) => "overloaded",
                 GatewayError::Timeout { .. } => "reply_timeout",
                 GatewayError::BadReply { .. } => "bad_reply",
             },

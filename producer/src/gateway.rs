@@ -20,7 +20,7 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{oneshot, watch, Semaphore};
 
 /// AMQP delivery mode 2: the broker writes the message to disk on a durable queue.
 const PERSISTENT: u8 = 2;
@@ -40,6 +40,9 @@ pub enum GatewayError {
         consumer: &'static str,
         after: Duration,
     },
+    /// `MAX_IN_FLIGHT` calls are already waiting.
+    #[error("{0} requests are already waiting on the broker; try again shortly")]
+    Overloaded(usize),
     /// A reply arrived that could not be read.
     #[error("unreadable reply from {consumer}: {detail}")]
     BadReply {
@@ -65,6 +68,9 @@ struct Inner {
     /// Callers waiting for a reply, by correlation id.
     pending: Pending,
     connected: watch::Sender<bool>,
+    /// Bounds `pending`: one permit per call in flight.
+    in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
     publish_timeout: Duration,
     reply_timeout: Duration,
 }
@@ -107,6 +113,8 @@ impl Gateway {
                 channel: RwLock::new(None),
                 pending: Mutex::new(HashMap::new()),
                 connected,
+                in_flight: Arc::new(Semaphore::new(settings.max_in_flight)),
+                max_in_flight: settings.max_in_flight,
                 publish_timeout: settings.publish_timeout,
                 reply_timeout: settings.reply_timeout,
             }),
@@ -142,6 +150,11 @@ impl Gateway {
     /// `BadReply`.
     pub async fn call(&self, request: &Request) -> Result<Answer, GatewayError> {
         let op = request.operation();
+        let _permit = self
+            .inner
+            .in_flight
+            .try_acquire()
+            .map_err(|_| GatewayError::Overloaded(self.inner.max_in_flight))?;
         let channel = self
             .inner
             .channel

@@ -384,3 +384,52 @@ mod tests {
         assert_eq!(f.require_text("Name", &[], false).unwrap(), "q");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn content_types() -> impl Strategy<Value = Option<ContentType>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(ContentType::JSON)),
+            Just(Some(ContentType::Form)),
+            Just(Some(ContentType::Plain)),
+            Just(Some(
+                ContentType::parse_flexible("multipart/form-data; boundary=b").unwrap()
+            )),
+            Just(Some(ContentType::XML)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn reading_any_body_never_panics(
+            ct in content_types(),
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            if let Ok(fields) = rt.block_on(Fields::from_body(ct.as_ref(), &body)) {
+                let _ = crate::routes::record_from(fields);
+            }
+        }
+
+        #[test]
+        fn reading_any_query_never_panics(query in any::<String>()) {
+            if let Ok(mut fields) = Fields::from_query(Some(&query)) {
+                let _ = crate::routes::page_from(&mut fields);
+                let _ = fields.reject_unknown("nothing");
+            }
+        }
+
+        #[test]
+        fn a_form_round_trips_any_text(name in any::<String>()) {
+            let encoded: String = percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC).to_string();
+            let mut fields = Fields::from_query(Some(&format!("Name={encoded}"))).unwrap();
+            prop_assert_eq!(fields.take_text("Name", &[], false).unwrap(), Some(name));
+        }
+    }
+}

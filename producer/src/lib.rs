@@ -46,16 +46,31 @@ pub fn build(settings: &Settings, gateway: Gateway) -> Rocket<Build> {
                 routes::delete_record_path,
                 routes::delete_record_path_delete,
                 routes::read_database,
+                routes::uri_too_long,
             ],
         )
         .register("/", rocket::catchers![error::default_catcher])
-        .attach(AdHoc::on_request("trailing slash", |req, _| {
-            Box::pin(async move { strip_trailing_slash(req) })
+        .attach(AdHoc::on_request("normalise URI", |req, _| {
+            Box::pin(async move { normalise_uri(req) })
         }))
 }
 
-/// `/insert_record/` is the same route as `/insert_record`: clients add the slash often.
-fn strip_trailing_slash(req: &mut rocket::Request<'_>) {
+/// Longest request URI served. Hyper itself answers a plain-text 414 only past 64 KiB;
+/// below that, this limit gives the JSON one.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Sends over-long URIs to the JSON 414 route, and treats `/insert_record/` as
+/// `/insert_record` (clients add the slash often). Fairings cannot answer, only reroute.
+fn normalise_uri(req: &mut rocket::Request<'_>) {
+    let length = req.uri().path().len() + req.uri().query().map_or(0, |q| q.len() + 1);
+    if length > MAX_URI_BYTES {
+        req.set_method(rocket::http::Method::Get);
+        if let Ok(origin) = rocket::http::uri::Origin::parse_owned(routes::URI_TOO_LONG_PATH.into())
+        {
+            req.set_uri(origin);
+        }
+        return;
+    }
     let path = req.uri().path().as_str();
     if path.len() > 1 && path.ends_with('/') {
         let trimmed = path.trim_end_matches('/');

@@ -320,6 +320,14 @@ pub async fn read(
     }
 }
 
+/// Where over-long URIs are rerouted (see `normalise_uri`).
+pub const URI_TOO_LONG_PATH: &str = "/_errors/uri_too_long";
+
+#[rocket::get("/_errors/uri_too_long")]
+pub fn uri_too_long() -> ApiError {
+    ApiError::UriTooLong(crate::MAX_URI_BYTES)
+}
+
 // ---- index and probes ------------------------------------------------------------
 
 #[rocket::get("/")]

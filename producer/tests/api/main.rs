@@ -9,6 +9,7 @@ mod dead_letters;
 mod delete;
 mod failures;
 mod health;
+mod hostile;
 mod insert;
 mod read;
 mod shapes;

@@ -1,0 +1,405 @@
+//! The fault-injection suite (`make chaos`, also run by `make test`).
+//!
+//! It runs its own stack (own RabbitMQ node, MariaDB, ports and data folder, through
+//! `scripts/stack` with `STACK_DIR`), puts it under a sustained insert load from many
+//! concurrent clients that record every SRN acknowledged with 2xx, and meanwhile:
+//! SIGKILLs consumer-insert several times, restarts RabbitMQ, stops MariaDB for 10 s,
+//! SIGKILLs the producer, and SIGTERMs consumer-insert and the producer (graceful).
+//! Clients retry failed requests with the same SRN, as a real client would.
+//!
+//! Then it checks the database: every acknowledged SRN exactly once, nothing stored that
+//! no client sent, no good message dead-lettered, no request left hanging, and only the
+//! errors a fault explains (503, 504, refused connections). It prints a summary and exits
+//! non-zero on any broken promise.
+
+use mysql_async::prelude::*;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Longer than any bounded wait in the system (publish 5 s + reply 5 s): a request
+/// still unanswered then is a hang.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long clients keep retrying their last SRN after the load stops.
+const SETTLE_LIMIT: Duration = Duration::from_secs(90);
+/// The promise: after RabbitMQ is back, the producer answers 2xx again within this.
+/// Counted from the command that starts RabbitMQ, so it includes the broker's boot.
+const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
+
+struct Config {
+    root: PathBuf,
+    dir: PathBuf,
+    http_port: u16,
+    clients: usize,
+    consumer_kills: usize,
+}
+
+impl Config {
+    fn from_env() -> Config {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let var =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+        Config {
+            dir: PathBuf::from(var(
+                "STACK_DIR",
+                &root.join(".local/chaos").to_string_lossy(),
+            )),
+            http_port: var("HTTP_PORT", "8010").parse().expect("HTTP_PORT"),
+            clients: var("CHAOS_CLIENTS", "24").parse().expect("CHAOS_CLIENTS"),
+            consumer_kills: var("CHAOS_CONSUMER_KILLS", "3")
+                .parse()
+                .expect("CHAOS_CONSUMER_KILLS"),
+            root,
+        }
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Reads one variable of the stack's generated `stack.env`.
+    fn stack_var(&self, name: &str) -> String {
+        let text = std::fs::read_to_string(self.dir.join("stack.env"))
+            .expect("stack.env written by scripts/stack");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} missing from stack.env"))
+            .to_owned()
+    }
+}
+
+/// Runs `scripts/stack ARGS` for the chaos stack; panics if it fails.
+async fn stack(config: &Config, args: &[&str]) {
+    let status = tokio::process::Command::new(config.root.join("scripts/stack"))
+        .args(args)
+        .env("STACK_DIR", &config.dir)
+        .status()
+        .await
+        .expect("run scripts/stack");
+    assert!(status.success(), "scripts/stack {args:?} failed");
+}
+
+fn pid_of(config: &Config, binary: &str) -> Option<i32> {
+    std::fs::read_to_string(config.dir.join(format!("run/{binary}.pid")))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+async fn signal(config: &Config, binary: &str, sig: &str) {
+    let pid = pid_of(config, binary).unwrap_or_else(|| panic!("{binary} has no pid file"));
+    let _ = tokio::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .await;
+    for _ in 0..200 {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{binary} (pid {pid}) did not exit after {sig}");
+}
+
+/// What the clients saw.
+#[derive(Default)]
+struct Stats {
+    outcomes: Mutex<BTreeMap<String, u64>>,
+    attempted: Mutex<HashSet<String>>,
+    acknowledged: Mutex<HashSet<String>>,
+    gave_up: Mutex<Vec<String>>,
+    last_success: Mutex<Option<Instant>>,
+}
+
+impl Stats {
+    fn count(&self, outcome: String) {
+        *self.outcomes.lock().unwrap().entry(outcome).or_default() += 1;
+    }
+}
+
+/// One client: inserts new SRNs until `stop`, retrying each until it is acknowledged.
+/// A 409 on a retry means an earlier attempt was stored: acknowledged too.
+async fn client(id: usize, run: String, url: String, stats: Arc<Stats>, stop: Arc<AtomicBool>) {
+    let http = reqwest::Client::builder()
+        .timeout(CLIENT_TIMEOUT)
+        .build()
+        .unwrap();
+    let mut stopped_at = None;
+    for n in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let srn = format!("C{run}{id:02}N{n:06}");
+        stats.attempted.lock().unwrap().insert(srn.clone());
+        loop {
+            let body =
+                serde_json::json!({"Name": format!("Chaos {id} {n}"), "SRN": srn, "Section": "X"});
+            let outcome = match http.post(&url).json(&body).send().await {
+                Ok(response) => response.status().as_u16().to_string(),
+                Err(e) if e.is_timeout() => "client timeout (hang)".into(),
+                Err(e) if e.is_connect() => "connection refused".into(),
+                Err(_) => "connection closed".into(),
+            };
+            let acknowledged = outcome == "201" || outcome == "409";
+            stats.count(outcome);
+            if acknowledged {
+                stats.acknowledged.lock().unwrap().insert(srn.clone());
+                *stats.last_success.lock().unwrap() = Some(Instant::now());
+                break;
+            }
+            if stop.load(Ordering::Relaxed) {
+                let since = *stopped_at.get_or_insert_with(Instant::now);
+                if since.elapsed() > SETTLE_LIMIT {
+                    stats.gave_up.lock().unwrap().push(srn.clone());
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn log(started: Instant, what: &str) {
+    println!("[chaos {:>6.1}s] {what}", started.elapsed().as_secs_f64());
+}
+
+/// Waits until a client is acknowledged after `since`; returns how long that took.
+async fn first_success_after(stats: &Stats, since: Instant) -> Option<Duration> {
+    let deadline = since + RECOVERY_LIMIT * 3;
+    while Instant::now() < deadline {
+        if let Some(t) = *stats.last_success.lock().unwrap() {
+            if t > since {
+                return Some(t - since);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+async fn dead_letter_count(config: &Config) -> u64 {
+    let api = config.stack_var("TEST_RABBITMQ_API");
+    let (scheme, rest) = api.split_once("://").unwrap();
+    let (creds, host) = rest.split_once('@').unwrap();
+    let (user, password) = creds.split_once(':').unwrap();
+    let queue: serde_json::Value = reqwest::Client::new()
+        .get(format!("{scheme}://{host}/queues/%2f/dead_letters"))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("read dead_letters through the management API")
+        .json()
+        .await
+        .unwrap();
+    // The management API refreshes queue stats every few seconds.
+    queue["messages"].as_u64().unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::from_env();
+    let started = Instant::now();
+    log(
+        started,
+        &format!("starting the chaos stack in {}", config.dir.display()),
+    );
+    stack(&config, &["infra"]).await;
+    let database_url = config.stack_var("DATABASE_URL");
+    // A clean slate: the table may hold an earlier run's rows, a queue its messages.
+    if let Ok(mut conn) = mysql_async::Conn::from_url(&database_url).await {
+        let _ = conn.query_drop("DELETE FROM students").await;
+        let _ = conn.disconnect().await;
+    }
+    stack(&config, &["start"]).await;
+    let result = run(&config, started, &database_url).await;
+    log(started, "stopping the chaos stack");
+    if std::env::var_os("CHAOS_KEEP").is_none() {
+        stack(&config, &["down"]).await;
+    }
+    result
+}
+
+async fn run(config: &Config, started: Instant, database_url: &str) -> ExitCode {
+    let run_tag = uuid::Uuid::new_v4().simple().to_string()[..5].to_uppercase();
+    let stats = Arc::new(Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let url = format!("{}/insert_record", config.base_url());
+    let clients: Vec<_> = (0..config.clients)
+        .map(|id| {
+            tokio::spawn(client(
+                id,
+                run_tag.clone(),
+                url.clone(),
+                stats.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    log(started, &format!("{} clients inserting", config.clients));
+    let pause = |secs: u64| tokio::time::sleep(Duration::from_secs(secs));
+    pause(3).await;
+
+    for i in 1..=config.consumer_kills {
+        log(
+            started,
+            &format!("SIGKILL consumer-insert ({i}/{})", config.consumer_kills),
+        );
+        signal(config, "consumer-insert", "-KILL").await;
+        pause(1).await;
+        stack(config, &["start"]).await;
+        pause(2).await;
+    }
+
+    log(started, "stopping RabbitMQ");
+    stack(config, &["stop-rabbitmq"]).await;
+    pause(3).await;
+    log(started, "starting RabbitMQ");
+    // Timed from the start command: includes the broker's own boot (about 6 s here).
+    let broker_starting = Instant::now();
+    stack(config, &["infra"]).await;
+    let broker_recovery = first_success_after(&stats, broker_starting).await;
+    log(
+        started,
+        &format!("first 2xx after RabbitMQ was started: {broker_recovery:?}"),
+    );
+    pause(2).await;
+
+    log(started, "stopping MariaDB for 10 s");
+    stack(config, &["stop-mariadb"]).await;
+    pause(10).await;
+    log(started, "starting MariaDB");
+    let database_starting = Instant::now();
+    stack(config, &["infra"]).await;
+    let database_recovery = first_success_after(&stats, database_starting).await;
+    log(
+        started,
+        &format!("first 2xx after MariaDB came back: {database_recovery:?}"),
+    );
+    pause(2).await;
+
+    log(started, "SIGKILL producer");
+    signal(config, "producer", "-KILL").await;
+    pause(1).await;
+    stack(config, &["start"]).await;
+    pause(2).await;
+
+    log(started, "SIGTERM consumer-insert (graceful)");
+    signal(config, "consumer-insert", "-TERM").await;
+    stack(config, &["start"]).await;
+    pause(2).await;
+
+    log(started, "SIGTERM producer (graceful)");
+    signal(config, "producer", "-TERM").await;
+    stack(config, &["start"]).await;
+    pause(3).await;
+
+    log(started, "stopping the load; clients finish their last SRN");
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.expect("client task");
+    }
+
+    // Verify against the database.
+    let mut conn = mysql_async::Conn::from_url(database_url)
+        .await
+        .expect("database after the run");
+    let stored: Vec<String> = conn.query("SELECT srn FROM students").await.unwrap();
+    let duplicated: Vec<(String, u64)> = conn
+        .query("SELECT srn, COUNT(*) FROM students GROUP BY srn HAVING COUNT(*) > 1")
+        .await
+        .unwrap();
+    let _ = conn.disconnect().await;
+    let stored_set: HashSet<String> = stored.iter().cloned().collect();
+    let acknowledged = stats.acknowledged.lock().unwrap().clone();
+    let attempted = stats.attempted.lock().unwrap().clone();
+    let lost: Vec<_> = acknowledged.difference(&stored_set).cloned().collect();
+    let unexpected: Vec<_> = stored_set.difference(&attempted).cloned().collect();
+    let gave_up = stats.gave_up.lock().unwrap().clone();
+    tokio::time::sleep(Duration::from_secs(6)).await; // management stats refresh
+    let dead_letters = dead_letter_count(config).await;
+    let outcomes = stats.outcomes.lock().unwrap().clone();
+    let requests: u64 = outcomes.values().sum();
+
+    println!("\n== chaos summary");
+    println!("requests          {requests}");
+    for (outcome, n) in &outcomes {
+        println!("  {outcome:<22} {n}");
+    }
+    println!("SRNs attempted    {}", attempted.len());
+    println!(
+        "acknowledged      {} (201, or 409 on a retry of an earlier attempt)",
+        acknowledged.len()
+    );
+    println!("stored            {}", stored.len());
+    println!("lost              {}", lost.len());
+    println!("duplicated        {}", duplicated.len());
+    println!("stored, never sent {}", unexpected.len());
+    println!("gave up           {}", gave_up.len());
+    println!("dead-lettered     {dead_letters}");
+    println!("broker recovery   {broker_recovery:?} from starting RabbitMQ to the next 2xx (limit {RECOVERY_LIMIT:?})");
+    println!("database recovery {database_recovery:?} from starting MariaDB to the next 2xx");
+
+    let mut broken = Vec::new();
+    if !lost.is_empty() {
+        broken.push(format!(
+            "{} acknowledged inserts lost: {:?}",
+            lost.len(),
+            &lost[..lost.len().min(10)]
+        ));
+    }
+    if !duplicated.is_empty() {
+        broken.push(format!("duplicated rows: {duplicated:?}"));
+    }
+    if !unexpected.is_empty() {
+        broken.push(format!("rows no client sent: {unexpected:?}"));
+    }
+    if !gave_up.is_empty() {
+        broken.push(format!(
+            "{} SRNs never acknowledged within {SETTLE_LIMIT:?}",
+            gave_up.len()
+        ));
+    }
+    if dead_letters > 0 {
+        broken.push(format!("{dead_letters} good messages dead-lettered"));
+    }
+    if broker_recovery.is_none_or(|d| d > RECOVERY_LIMIT) {
+        broken.push(format!(
+            "no 2xx within {RECOVERY_LIMIT:?} of RabbitMQ coming back"
+        ));
+    }
+    let explained = [
+        "201",
+        "409",
+        "503",
+        "504",
+        "connection refused",
+        "connection closed",
+    ];
+    for (outcome, n) in &outcomes {
+        if !explained.contains(&outcome.as_str()) {
+            broken.push(format!(
+                "{n} requests ended with {outcome}, which no fault explains"
+            ));
+        }
+    }
+    if acknowledged.len() < 100 {
+        broken.push(format!(
+            "only {} inserts acknowledged: the load did not run",
+            acknowledged.len()
+        ));
+    }
+    if broken.is_empty() {
+        println!("chaos: every promise kept");
+        ExitCode::SUCCESS
+    } else {
+        for b in &broken {
+            println!("chaos: BROKEN: {b}");
+        }
+        ExitCode::FAILURE
+    }
+}
