@@ -33,6 +33,7 @@ pub fn build(settings: &Settings, gateway: Gateway) -> Rocket<Build> {
         .mount(
             "/",
             rocket::routes![
+                routes::page,
                 routes::index,
                 routes::healthz,
                 routes::readyz,

@@ -330,7 +330,17 @@ pub fn uri_too_long() -> ApiError {
 
 // ---- index and probes ------------------------------------------------------------
 
-#[rocket::get("/")]
+/// The web page: one self-contained file (no build step, no front-end server) that
+/// drives the JSON API. Compiled in, so the binary is all a deployment needs.
+const PAGE: &str = include_str!("../static/index.html");
+
+/// Browsers (which ask for HTML) get the page; API clients get the JSON route list.
+#[rocket::get("/", format = "text/html", rank = 1)]
+pub fn page() -> (rocket::http::ContentType, &'static str) {
+    (rocket::http::ContentType::HTML, PAGE)
+}
+
+#[rocket::get("/", rank = 2)]
 pub fn index() -> Json {
     json!({
         "service": "student-records producer",
