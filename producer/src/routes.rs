@@ -334,9 +334,30 @@ pub fn uri_too_long() -> ApiError {
 /// drives the JSON API. Compiled in, so the binary is all a deployment needs.
 const PAGE: &str = include_str!("../static/index.html");
 
-/// Browsers (which ask for HTML) get the page; API clients get the JSON route list.
-#[rocket::get("/", format = "text/html", rank = 1)]
-pub fn page() -> (rocket::http::ContentType, &'static str) {
+/// Matches requests that name `text/html` in `Accept`, as browsers do; curl's `*/*`
+/// does not, so curl gets the JSON route list.
+pub struct WantsHtml;
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for WantsHtml {
+    type Error = ();
+
+    async fn from_request(req: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, ()> {
+        let html = req
+            .headers()
+            .get("Accept")
+            .any(|accept| accept.contains("text/html"));
+        if html {
+            rocket::request::Outcome::Success(WantsHtml)
+        } else {
+            rocket::request::Outcome::Forward(Status::NotFound)
+        }
+    }
+}
+
+/// Browsers get the page; API clients get the JSON route list.
+#[rocket::get("/", rank = 1)]
+pub fn page(_browser: WantsHtml) -> (rocket::http::ContentType, &'static str) {
     (rocket::http::ContentType::HTML, PAGE)
 }
 
