@@ -99,6 +99,10 @@ pub async fn handle(
             Some(record) => Reply::Deleted { record },
             None => Reply::NotFound { srn },
         }),
+        Request::ReadRecord { srn } => store.get(&srn).await.map(|found| match found {
+            Some(record) => Reply::Record { record },
+            None => Reply::NotFound { srn },
+        }),
         Request::ReadDatabase { after, limit } => {
             store
                 .read(after.as_ref(), limit)
@@ -458,6 +462,7 @@ fn describe(reply: &Reply) -> String {
         Reply::AlreadyExists { record } => format!("srn={} already exists", record.srn),
         Reply::Deleted { record } => format!("srn={} deleted", record.srn),
         Reply::NotFound { srn } => format!("srn={srn} not found"),
+        Reply::Record { record } => format!("srn={} read", record.srn),
         Reply::Records { records, .. } => format!("read {} records", records.len()),
         Reply::Invalid { detail } => format!("invalid: {detail}"),
         Reply::Failed { detail } => format!("failed: {detail}"),

@@ -23,6 +23,10 @@ pub enum Request {
     DeleteRecord {
         srn: Srn,
     },
+    /// One record by SRN (served by the read consumer, on the `read_database` queue).
+    ReadRecord {
+        srn: Srn,
+    },
     /// All records ordered by SRN; with `limit`, one page that starts after `after`.
     ReadDatabase {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,7 +43,7 @@ impl Request {
             Request::HealthCheck { .. } => Operation::HealthCheck,
             Request::InsertRecord { .. } => Operation::InsertRecord,
             Request::DeleteRecord { .. } => Operation::DeleteRecord,
-            Request::ReadDatabase { .. } => Operation::ReadDatabase,
+            Request::ReadRecord { .. } | Request::ReadDatabase { .. } => Operation::ReadDatabase,
         }
     }
 
@@ -47,7 +51,7 @@ impl Request {
     pub fn srn(&self) -> Option<&Srn> {
         match self {
             Request::InsertRecord { record } => Some(&record.srn),
-            Request::DeleteRecord { srn } => Some(srn),
+            Request::DeleteRecord { srn } | Request::ReadRecord { srn } => Some(srn),
             _ => None,
         }
     }
@@ -86,6 +90,9 @@ pub enum Reply {
     NotFound {
         srn: Srn,
     },
+    Record {
+        record: StudentRecord,
+    },
     Records {
         records: Vec<StudentRecord>,
         /// Where the next page starts, when a page was asked for and more follow.
@@ -103,6 +110,21 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// The outcome's name, as in the wire format (`inserted`, `not_found`, ...).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Reply::HealthOk { .. } => "health_ok",
+            Reply::Inserted { .. } => "inserted",
+            Reply::AlreadyExists { .. } => "already_exists",
+            Reply::Deleted { .. } => "deleted",
+            Reply::NotFound { .. } => "not_found",
+            Reply::Record { .. } => "record",
+            Reply::Records { .. } => "records",
+            Reply::Invalid { .. } => "invalid",
+            Reply::Failed { .. } => "failed",
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         encode(&Envelope {
             v: MESSAGE_VERSION,
@@ -176,6 +198,9 @@ mod tests {
                 after: Some(Srn::parse("B").unwrap()),
                 limit: Some(100),
             },
+            Request::ReadRecord {
+                srn: Srn::parse("C").unwrap(),
+            },
         ];
         for request in requests {
             assert_eq!(Request::decode(&request.encode()).unwrap(), request);
@@ -195,6 +220,7 @@ mod tests {
             Reply::NotFound {
                 srn: Srn::parse("X").unwrap(),
             },
+            Reply::Record { record: record() },
             Reply::Records {
                 records: vec![record()],
                 next_after: Some(Srn::parse("X").unwrap()),
@@ -208,6 +234,8 @@ mod tests {
         ];
         for reply in replies {
             assert_eq!(Reply::decode(&reply.encode()).unwrap(), reply);
+            let wire: serde_json::Value = serde_json::from_slice(&reply.encode()).unwrap();
+            assert_eq!(wire["body"]["outcome"], reply.outcome());
         }
     }
 

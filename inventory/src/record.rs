@@ -45,8 +45,9 @@ impl RecordError {
 ///
 /// Stored upper-case: `pes1ug21cs096` and `PES1UG21CS096` are the same student, as the
 /// university prints them. Surrounding white space is dropped (copy-paste leaves it).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = String, pattern = "^[A-Za-z0-9_-]{1,32}$", example = "PES1UG21CS096")]
 pub struct Srn(String);
 
 impl Srn {
@@ -95,14 +96,31 @@ impl<'de> Deserialize<'de> for Srn {
     }
 }
 
+// Name and Section patterns: not blank, no control characters (the rule of `check_text`).
 /// One student, as clients see it: `{"Name": ..., "SRN": ..., "Section": ...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StudentRecord {
+    /// 1 to 100 characters, any Unicode but control characters; stored exactly.
     #[serde(rename = "Name")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$",
+        example = "Anshul Ranjan"
+    )]
     pub name: String,
+    /// The key: 1 to 32 of A-Z a-z 0-9 - _, stored upper-case.
     #[serde(rename = "SRN")]
     pub srn: Srn,
+    /// 1 to 32 characters, any Unicode but control characters.
     #[serde(rename = "Section")]
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$",
+        example = "B"
+    )]
     pub section: String,
 }
 

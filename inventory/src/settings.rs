@@ -42,6 +42,9 @@ pub struct Settings {
     /// `MAX_IN_FLIGHT`: requests the producer has waiting on the broker at once; past it
     /// new requests get 503 at once, so a dead consumer cannot grow the producer's memory.
     pub max_in_flight: usize,
+    /// `API_TOKEN`: when set (non-empty), every route that changes data requires
+    /// `Authorization: Bearer <token>`.
+    pub api_token: Option<String>,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight work may take to finish on SIGTERM.
     pub shutdown_grace: Duration,
 }
@@ -49,8 +52,11 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
-            database_url: "mysql://inventory:inventory@127.0.0.1:3306/inventory".into(),
+            // No credentials by default: set them in AMQP_URL / DATABASE_URL (the local
+            // stack and docker-compose do). RabbitMQ would fall back to guest/guest,
+            // which the local stack deletes.
+            amqp_url: "amqp://127.0.0.1:5672/%2f".into(),
+            database_url: "mysql://127.0.0.1:3306/inventory".into(),
             http_address: IpAddr::from([127, 0, 0, 1]),
             http_port: 8000,
             reply_timeout: Duration::from_millis(5_000),
@@ -60,6 +66,7 @@ impl Default for Settings {
             db_connect_timeout: Duration::from_millis(2_000),
             max_body_bytes: 64 * 1024,
             max_in_flight: 10_000,
+            api_token: None,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -92,6 +99,7 @@ impl Settings {
             db_connect_timeout: ms("DB_CONNECT_TIMEOUT_MS", d.db_connect_timeout)?,
             max_body_bytes: positive(&lookup, "MAX_BODY_BYTES")?.unwrap_or(d.max_body_bytes),
             max_in_flight: positive(&lookup, "MAX_IN_FLIGHT")?.unwrap_or(d.max_in_flight),
+            api_token: lookup("API_TOKEN").filter(|t| !t.trim().is_empty()),
             shutdown_grace: parsed::<u64>(&lookup, "SHUTDOWN_GRACE_SECS")?
                 .map_or(d.shutdown_grace, Duration::from_secs),
         })

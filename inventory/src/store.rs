@@ -188,6 +188,19 @@ impl RecordStore {
         Ok(Some(row_to_record(srn, name, section)?))
     }
 
+    /// The record with this SRN, if any.
+    pub async fn get(&self, srn: &Srn) -> Result<Option<StudentRecord>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row: Option<(String, String, String)> = conn
+            .exec_first(
+                "SELECT srn, name, section FROM students WHERE srn = ?",
+                (srn.as_str(),),
+            )
+            .await?;
+        row.map(|(srn, name, section)| row_to_record(srn, name, section))
+            .transpose()
+    }
+
     /// All records ordered by SRN, or with `limit` one page starting after `after`.
     /// Returns the page and, when more records follow, where the next page starts.
     pub async fn read(

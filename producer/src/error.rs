@@ -4,12 +4,12 @@
 //! `request_id` where known). 4xx says plainly what the client got wrong; 5xx names the
 //! component that failed, and the cause is logged.
 
+use crate::body::ErrorBody;
 use crate::gateway::GatewayError;
 use inventory::{RecordError, StudentRecord};
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
-use serde_json::{json, Value};
 use std::io::Cursor;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +42,9 @@ pub enum ApiError {
     /// The consumer could not do the work.
     #[error("{detail}")]
     ConsumerFailed { detail: String, request_id: String },
+    /// `API_TOKEN` is set and the request did not carry it.
+    #[error("{0}")]
+    Unauthorized(String),
 }
 
 impl From<RecordError> for ApiError {
@@ -82,6 +85,7 @@ impl ApiError {
                 GatewayError::BadReply { .. } => Status::BadGateway,
             },
             ApiError::ConsumerFailed { .. } => Status::InternalServerError,
+            ApiError::Unauthorized(_) => Status::Unauthorized,
         }
     }
 
@@ -104,23 +108,23 @@ impl ApiError {
             },
             ApiError::Rejected { .. } => "rejected_by_consumer",
             ApiError::ConsumerFailed { .. } => "consumer_failed",
+            ApiError::Unauthorized(_) => "unauthorized",
         }
     }
 
-    fn body(&self) -> Value {
-        let mut body = json!({ "error": self.code(), "detail": self.to_string() });
-        let extra = match self {
-            ApiError::InvalidField { field, .. } => Some(("field", json!(field))),
-            ApiError::Conflict { record, .. } => Some(("record", json!(record))),
-            _ => None,
+    pub fn body(&self) -> ErrorBody {
+        let (field, record) = match self {
+            ApiError::InvalidField { field, .. } => (Some(field.clone()), None),
+            ApiError::Conflict { record, .. } => (None, Some(record.clone())),
+            _ => (None, None),
         };
-        if let Some((key, value)) = extra {
-            body[key] = value;
+        ErrorBody {
+            error: self.code().into(),
+            detail: self.to_string(),
+            field,
+            record,
+            request_id: self.request_id().map(str::to_owned),
         }
-        if let Some(id) = self.request_id() {
-            body["request_id"] = json!(id);
-        }
-        body
     }
 
     fn request_id(&self) -> Option<&str> {
@@ -150,13 +154,16 @@ impl<'r> Responder<'r, 'static> for ApiError {
         if let Some(id) = self.request_id() {
             response.set_header(Header::new("X-Request-Id", id.to_owned()));
         }
+        if let ApiError::Unauthorized(_) = self {
+            response.set_header(Header::new("WWW-Authenticate", "Bearer"));
+        }
         Ok(response)
     }
 }
 
 /// A JSON response with this status.
-pub fn json_response(status: Status, body: &Value) -> Response<'static> {
-    let bytes = serde_json::to_vec(body).expect("JSON values always serialise");
+pub fn json_response(status: Status, body: &impl serde::Serialize) -> Response<'static> {
+    let bytes = serde_json::to_vec(body).expect("response bodies always serialise");
     Response::build()
         .status(status)
         .header(ContentType::JSON)
@@ -170,7 +177,7 @@ pub fn json_response(status: Status, body: &Value) -> Response<'static> {
 pub fn default_catcher(
     status: Status,
     req: &Request<'_>,
-) -> (Status, rocket::serde::json::Json<Value>) {
+) -> (Status, rocket::serde::json::Json<ErrorBody>) {
     let (code, detail) = match status.code {
         404 => (
             "not_found",
@@ -193,8 +200,12 @@ pub fn default_catcher(
         ),
         _ => ("error", status.reason_lossy().to_string()),
     };
-    (
-        status,
-        rocket::serde::json::Json(json!({ "error": code, "detail": detail })),
-    )
+    let body = ErrorBody {
+        error: code.into(),
+        detail,
+        field: None,
+        record: None,
+        request_id: None,
+    };
+    (status, rocket::serde::json::Json(body))
 }

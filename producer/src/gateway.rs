@@ -8,16 +8,20 @@
 //! While the connection is down, calls fail at once with `Unavailable`; waiters of a
 //! lost connection are woken with `Unavailable` rather than left to time out.
 
+use crate::body::QueueStats;
+use crate::metrics::Metrics;
 use futures_util::StreamExt;
 use inventory::broker::{self, Backoff};
 use inventory::message::{Reply, Request};
 use inventory::shutdown::Shutdown;
 use inventory::topology::{self, Operation};
 use inventory::Settings;
-use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, watch, Semaphore};
@@ -65,6 +69,9 @@ type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Reply, String>>>>;
 struct Inner {
     /// The live channel, or `None` while (re)connecting.
     channel: RwLock<Option<Channel>>,
+    /// Its connection, for short-lived channels (passive declares can close a channel).
+    connection: RwLock<Option<Arc<Connection>>>,
+    metrics: Arc<Metrics>,
     /// Callers waiting for a reply, by correlation id.
     pending: Pending,
     connected: watch::Sender<bool>,
@@ -106,11 +113,13 @@ fn lock(
 impl Gateway {
     /// Starts the supervisor task and returns at once; calls fail with `Unavailable`
     /// until the first connection is up (see [`Gateway::wait_connected`]).
-    pub fn start(settings: &Settings, shutdown: Shutdown) -> Gateway {
+    pub fn start(settings: &Settings, shutdown: Shutdown, metrics: Arc<Metrics>) -> Gateway {
         let (connected, _) = watch::channel(false);
         let gateway = Gateway {
             inner: Arc::new(Inner {
                 channel: RwLock::new(None),
+                connection: RwLock::new(None),
+                metrics,
                 pending: Mutex::new(HashMap::new()),
                 connected,
                 in_flight: Arc::new(Semaphore::new(settings.max_in_flight)),
@@ -215,6 +224,11 @@ impl Gateway {
                 ))
             })?
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        let metrics = &self.inner.metrics;
+        metrics
+            .confirm_duration
+            .with_label_values(&[op.routing_key()])
+            .observe(started.elapsed().as_secs_f64());
         match confirmation {
             Confirmation::Ack(None) => {}
             Confirmation::Ack(Some(_returned)) => return Err(GatewayError::Unroutable(op)),
@@ -231,12 +245,14 @@ impl Gateway {
             }
         }
         let remaining = self.inner.reply_timeout.saturating_sub(started.elapsed());
+        let consumer = op.consumer_name();
         let reply = match tokio::time::timeout(remaining, rx).await {
             Err(_) => {
+                metrics.reply_timeouts.with_label_values(&[consumer]).inc();
                 return Err(GatewayError::Timeout {
                     consumer: op.consumer_name(),
                     after: self.inner.reply_timeout,
-                })
+                });
             }
             Ok(Err(_)) => {
                 return Err(GatewayError::Unavailable(
@@ -251,6 +267,14 @@ impl Gateway {
             }
             Ok(Ok(Ok(reply))) => reply,
         };
+        metrics
+            .reply_duration
+            .with_label_values(&[consumer])
+            .observe(started.elapsed().as_secs_f64());
+        metrics
+            .consumer_replies
+            .with_label_values(&[consumer, reply.outcome()])
+            .inc();
         Ok(Answer {
             reply,
             request_id: id.clone(),
@@ -286,7 +310,12 @@ impl Gateway {
         shutdown: &Shutdown,
         backoff: &mut Backoff,
     ) -> Result<(), SessionError> {
-        let conn: Connection = broker::connect(url, "producer").await?;
+        let conn = Arc::new(broker::connect(url, "producer").await?);
+        *self
+            .inner
+            .connection
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
         let result = self.serve(&conn, shutdown, backoff).await;
         let _ = conn.close(200, "producer closing".into()).await;
         result
@@ -333,6 +362,51 @@ impl Gateway {
                 },
             }
         }
+    }
+
+    /// Messages and consumers per queue, by passive declare on a throwaway channel (a
+    /// missing queue closes the channel it is asked on). Also sets the queue gauges.
+    ///
+    /// Fails with `Unavailable` while disconnected or if the broker refuses.
+    pub async fn queue_stats(&self) -> Result<BTreeMap<String, QueueStats>, GatewayError> {
+        let conn = self
+            .inner
+            .connection
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| GatewayError::Unavailable("not connected to the broker".into()))?;
+        let unavailable = |e: lapin::Error| GatewayError::Unavailable(e.to_string());
+        let channel = conn.create_channel().await.map_err(unavailable)?;
+        let mut stats = BTreeMap::new();
+        for op in Operation::ALL {
+            let queue = channel
+                .queue_declare(
+                    op.queue().into(),
+                    QueueDeclareOptions::default().passive(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(unavailable)?;
+            let metrics = &self.inner.metrics;
+            metrics
+                .queue_messages
+                .with_label_values(&[op.queue()])
+                .set(i64::from(queue.message_count()));
+            metrics
+                .queue_consumers
+                .with_label_values(&[op.queue()])
+                .set(i64::from(queue.consumer_count()));
+            stats.insert(
+                op.queue().to_owned(),
+                QueueStats {
+                    messages: queue.message_count(),
+                    consumers: queue.consumer_count(),
+                },
+            );
+        }
+        let _ = channel.close(200, "stats read".into()).await;
+        Ok(stats)
     }
 
     fn deliver(&self, props: &BasicProperties, data: &[u8]) {

@@ -254,7 +254,11 @@ async fn parse_multipart(ct: &ContentType, body: &[u8]) -> Result<Fields, ApiErr
 
 /// The request body read into [`Fields`], or why it could not be.
 /// The error is carried, not raised, so it is rendered by [`ApiError`] like all others.
-pub struct Body(pub Result<Fields, ApiError>);
+pub struct Body {
+    pub fields: Result<Fields, ApiError>,
+    /// Whether the client declared JSON (the v1 API takes nothing else).
+    pub is_json: bool,
+}
 
 #[rocket::async_trait]
 impl<'r> FromData<'r> for Body {
@@ -271,7 +275,13 @@ impl<'r> FromData<'r> for Body {
                 "request body could not be read: {e}"
             ))),
         };
-        Outcome::Success(Body(read))
+        let is_json = req
+            .content_type()
+            .is_some_and(|ct| ct.is_json() || ct.sub().as_str().ends_with("+json"));
+        Outcome::Success(Body {
+            fields: read,
+            is_json,
+        })
     }
 }
 

@@ -3,21 +3,31 @@
 //!
 //! [`serve`] is what `main` runs and what integration tests run on port 0.
 
+pub mod api_doc;
+pub mod auth;
+pub mod body;
 pub mod error;
 pub mod gateway;
 pub mod input;
+pub mod metrics;
 pub mod routes;
+pub mod v1;
 
+use api_doc::ApiDoc;
 use gateway::Gateway;
 use inventory::shutdown::Shutdown;
 use inventory::Settings;
+use metrics::Metrics;
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::sync::oneshot;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
 
 /// Builds the Rocket instance with every route, the JSON catcher and the settings.
-pub fn build(settings: &Settings, gateway: Gateway) -> Rocket<Build> {
+pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Rocket<Build> {
     let figment = rocket::Config::figment()
         .merge(("address", settings.http_address))
         .merge(("port", settings.http_port))
@@ -27,16 +37,17 @@ pub fn build(settings: &Settings, gateway: Gateway) -> Rocket<Build> {
         // `main` installs env_logger first, so this only quiets Rocket where it would
         // install its own logger (tests).
         .merge(("log_level", "critical"));
+    let swagger = SwaggerUi::new("/api-docs/<_..>").url("/openapi.json", ApiDoc::openapi());
     rocket::custom(figment)
         .manage(gateway)
+        .manage(metrics.clone())
         .manage(input::BodyLimit(settings.max_body_bytes))
+        .manage(auth::ApiToken(settings.api_token.clone()))
         .mount(
             "/",
             rocket::routes![
                 routes::page,
                 routes::index,
-                routes::healthz,
-                routes::readyz,
                 routes::health_check,
                 routes::health_check_post,
                 routes::health_check_path,
@@ -47,10 +58,20 @@ pub fn build(settings: &Settings, gateway: Gateway) -> Rocket<Build> {
                 routes::delete_record_path,
                 routes::delete_record_path_delete,
                 routes::read_database,
+                routes::healthz,
+                routes::readyz,
+                routes::metrics,
                 routes::uri_too_long,
+                v1::list,
+                v1::create,
+                v1::get,
+                v1::delete,
+                v1::health,
             ],
         )
+        .mount("/", swagger)
         .register("/", rocket::catchers![error::default_catcher])
+        .attach(metrics::HttpMetrics(metrics))
         .attach(AdHoc::on_request("normalise URI", |req, _| {
             Box::pin(async move { normalise_uri(req) })
         }))
@@ -73,7 +94,8 @@ fn normalise_uri(req: &mut rocket::Request<'_>) {
         return;
     }
     let path = req.uri().path().as_str();
-    if path.len() > 1 && path.ends_with('/') {
+    // Swagger UI serves its page at `/api-docs/` and redirects the slash-less form there.
+    if path.len() > 1 && path.ends_with('/') && !path.starts_with("/api-docs/") {
         let trimmed = path.trim_end_matches('/');
         let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
         let uri = match req.uri().query() {
@@ -96,9 +118,15 @@ pub async fn serve(
     shutdown: Shutdown,
     bound: Option<oneshot::Sender<SocketAddr>>,
 ) -> Result<(), rocket::Error> {
-    let gateway = Gateway::start(&settings, shutdown.clone());
+    if settings.api_token.is_none() {
+        log::warn!(
+            "producer: API_TOKEN is not set: anyone who reaches this port can insert and delete records"
+        );
+    }
+    let metrics = Arc::new(Metrics::new());
+    let gateway = Gateway::start(&settings, shutdown.clone(), metrics.clone());
     let report = std::sync::Mutex::new(bound);
-    let rocket = build(&settings, gateway)
+    let rocket = build(&settings, gateway, metrics)
         .attach(AdHoc::on_liftoff("report address", move |rocket| {
             Box::pin(async move {
                 let config = rocket.config();

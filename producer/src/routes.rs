@@ -1,41 +1,52 @@
-//! The HTTP routes: the assignment's four, their accepted shapes, and liveness probes.
+//! The assignment's routes with the shapes clients send, plus the page and the probes.
 //! Each route reads its fields, builds a [`Request`], calls the gateway and maps the
-//! consumer's [`Reply`] to a status and JSON body.
+//! consumer's [`Reply`] to a status and a typed body (see [`crate::body`]).
 
+use crate::auth::Authorized;
+use crate::body::{ErrorBody, HealthBody, PageBody, QueueStats, ReadyBody, RecordBody};
 use crate::error::{json_response, ApiError};
 use crate::gateway::{Answer, Gateway};
 use crate::input::{Body, Fields, Query, Value};
+use crate::metrics::Metrics;
 use inventory::message::{Reply, Request};
-use inventory::{Srn, StudentRecord};
-use rocket::http::{Header, Status};
+use inventory::{Operation, Srn, StudentRecord};
+use rocket::http::{ContentType, Header, Status};
 use rocket::response::{self, Responder};
 use rocket::State;
-use serde_json::{json, Value as Json};
+use rocket::{delete, get, post};
+use serde::Serialize;
+use serde_json::json;
+use std::sync::Arc;
 
 /// Longest health-check message echoed, in characters.
 pub const HEALTH_MESSAGE_MAX_CHARS: usize = 1024;
-/// Largest page `read_database?limit=` serves.
+/// Largest page `limit` serves.
 pub const PAGE_MAX: u32 = 1000;
 /// Health-check message when the client sends none.
 const DEFAULT_HEALTH_MESSAGE: &str = "ping";
 const RECORD_FIELDS: &str = "Name, SRN and Section";
 
-/// A successful answer: status, JSON body, and the request id for the client to quote.
+/// A successful answer: status, JSON body, the request id, extra headers.
 pub struct Answered {
     status: Status,
-    body: Json,
+    body: serde_json::Value,
     request_id: Option<String>,
     headers: Vec<Header<'static>>,
 }
 
 impl Answered {
-    fn ok(body: Json, request_id: &str) -> Answered {
+    pub fn new(status: Status, body: &impl Serialize, request_id: Option<&str>) -> Answered {
         Answered {
-            status: Status::Ok,
-            body,
-            request_id: Some(request_id.to_owned()),
+            status,
+            body: serde_json::to_value(body).expect("response bodies always serialise"),
+            request_id: request_id.map(str::to_owned),
             headers: Vec::new(),
         }
+    }
+
+    pub fn with_header(mut self, header: Header<'static>) -> Answered {
+        self.headers.push(header);
+        self
     }
 }
 
@@ -52,10 +63,10 @@ impl<'r> Responder<'r, 'static> for Answered {
     }
 }
 
-type ApiResult = Result<Answered, ApiError>;
+pub type ApiResult = Result<Answered, ApiError>;
 
-/// Calls the gateway, turning its failure into an [`ApiError`] that carries the id.
-async fn call(gateway: &Gateway, request: Request) -> Result<Answer, ApiError> {
+/// Calls the gateway; a consumer's `Invalid`/`Failed` reply becomes an [`ApiError`].
+pub async fn call(gateway: &Gateway, request: Request) -> Result<Answer, ApiError> {
     let answer = gateway.call(&request).await?;
     match answer.reply {
         Reply::Invalid { detail } => Err(ApiError::Rejected {
@@ -70,7 +81,7 @@ async fn call(gateway: &Gateway, request: Request) -> Result<Answer, ApiError> {
     }
 }
 
-fn unexpected(answer: Answer) -> ApiError {
+pub fn unexpected(answer: Answer) -> ApiError {
     ApiError::ConsumerFailed {
         detail: format!("unexpected reply {:?}", answer.reply),
         request_id: answer.request_id,
@@ -79,19 +90,59 @@ fn unexpected(answer: Answer) -> ApiError {
 
 // ---- health_check ----------------------------------------------------------------
 
-#[rocket::get("/health_check")]
+/// Health check: the message travels through the `health_check` queue and back.
+///
+/// The message may also be given as `msg`, `health_check`, `check`, `text`, any single
+/// parameter, or a bare word (`?hello`); without one it is `ping`.
+#[utoipa::path(
+    tag = "assignment",
+    params(("message" = Option<String>, Query, description = "Echoed back; at most 1024 characters")),
+    responses(
+        (status = 200, description = "The consumer acked the message", body = HealthBody),
+        (status = 400, description = "Unreadable query", body = ErrorBody),
+        (status = 422, description = "Message too long, or control characters", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[get("/health_check")]
 pub async fn health_check(query: Query, gateway: &State<Gateway>) -> ApiResult {
     health(query.0?, gateway).await
 }
 
-#[rocket::post("/health_check", data = "<body>")]
+/// Health check with the message in a JSON or form body (`{"message": "hello"}`).
+#[utoipa::path(
+    tag = "assignment",
+    request_body(content = Object, description = "`{\"message\": \"hello\"}`, JSON or form"),
+    responses(
+        (status = 200, description = "The consumer acked the message", body = HealthBody),
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "Invalid message", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[post("/health_check", data = "<body>")]
 pub async fn health_check_post(query: Query, body: Body, gateway: &State<Gateway>) -> ApiResult {
-    let mut fields = body.0?;
+    let mut fields = body.fields?;
     fields.fill_from(query.0?);
     health(fields, gateway).await
 }
 
-#[rocket::get("/health_check/<message>")]
+/// Health check with the message as a path segment.
+#[utoipa::path(
+    tag = "assignment",
+    params(("message" = String, Path, description = "Echoed back")),
+    responses(
+        (status = 200, description = "The consumer acked the message", body = HealthBody),
+        (status = 422, description = "Invalid message", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[get("/health_check/<message>")]
 pub async fn health_check_path(message: &str, gateway: &State<Gateway>) -> ApiResult {
     health_message(gateway, message.to_owned()).await
 }
@@ -120,11 +171,7 @@ async fn health(mut fields: Fields, gateway: &Gateway) -> ApiResult {
                     value
                 }
             }
-            Some(_) => {
-                fields.reject_unknown("message")?;
-                unreachable!("one field left, so reject_unknown failed")
-            }
-            None => {
+            _ => {
                 fields.reject_unknown("message")?;
                 DEFAULT_HEALTH_MESSAGE.to_owned()
             }
@@ -133,7 +180,7 @@ async fn health(mut fields: Fields, gateway: &Gateway) -> ApiResult {
     health_message(gateway, message).await
 }
 
-async fn health_message(gateway: &Gateway, message: String) -> ApiResult {
+pub async fn health_message(gateway: &Gateway, message: String) -> ApiResult {
     if message.chars().count() > HEALTH_MESSAGE_MAX_CHARS {
         return Err(ApiError::InvalidField {
             field: "message".into(),
@@ -149,25 +196,51 @@ async fn health_message(gateway: &Gateway, message: String) -> ApiResult {
     let answer = call(gateway, Request::HealthCheck { message }).await?;
     let round_trip_ms = answer.round_trip.as_secs_f64() * 1000.0;
     match answer.reply {
-        Reply::HealthOk { message, consumer } => Ok(Answered::ok(
-            json!({
-                "status": "ok",
-                "message": message,
-                "consumer": consumer,
-                "round_trip_ms": (round_trip_ms * 1000.0).round() / 1000.0,
-                "request_id": answer.request_id,
-            }),
-            &answer.request_id,
-        )),
+        Reply::HealthOk { message, consumer } => {
+            let body = HealthBody {
+                status: "ok".into(),
+                message,
+                consumer,
+                round_trip_ms: (round_trip_ms * 1000.0).round() / 1000.0,
+                request_id: answer.request_id.clone(),
+            };
+            Ok(Answered::new(Status::Ok, &body, Some(&answer.request_id)))
+        }
         _ => Err(unexpected(answer)),
     }
 }
 
 // ---- insert_record ---------------------------------------------------------------
 
-#[rocket::post("/insert_record", data = "<body>")]
-pub async fn insert_record(query: Query, body: Body, gateway: &State<Gateway>) -> ApiResult {
-    let mut fields = body.0?;
+/// Insert a record. 201 once it is committed.
+///
+/// Also accepted: a URL-encoded or multipart form, query parameters, field names in any
+/// capitalisation, `Section` as a number. Unknown fields are refused.
+#[utoipa::path(
+    tag = "assignment",
+    request_body(content = StudentRecord, description = "JSON, or the same fields as a form or query"),
+    responses(
+        (status = 201, description = "Stored and committed", body = RecordBody,
+            headers(("Location" = String, description = "/v1/records/{SRN}"))),
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 401, description = "API_TOKEN is set and missing or wrong", body = ErrorBody),
+        (status = 409, description = "The SRN exists; the stored record is returned", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "A field is missing, invalid or unknown", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[post("/insert_record", data = "<body>")]
+pub async fn insert_record(
+    auth: Authorized,
+    query: Query,
+    body: Body,
+    gateway: &State<Gateway>,
+) -> ApiResult {
+    auth.0?;
+    let mut fields = body.fields?;
     fields.fill_from(query.0?);
     let record = record_from(fields)?;
     insert(gateway, record).await
@@ -191,15 +264,18 @@ pub fn record_from(mut fields: Fields) -> Result<StudentRecord, ApiError> {
 pub async fn insert(gateway: &Gateway, record: StudentRecord) -> ApiResult {
     let answer = call(gateway, Request::InsertRecord { record }).await?;
     match answer.reply {
-        Reply::Inserted { record } => Ok(Answered {
-            status: Status::Created,
-            headers: vec![Header::new(
-                "Location",
-                format!("/v1/records/{}", record.srn),
-            )],
-            body: json!({ "status": "inserted", "record": record, "request_id": answer.request_id }),
-            request_id: Some(answer.request_id),
-        }),
+        Reply::Inserted { record } => {
+            let location = format!("/v1/records/{}", record.srn);
+            let body = RecordBody {
+                status: "inserted".into(),
+                record,
+                request_id: answer.request_id.clone(),
+            };
+            Ok(
+                Answered::new(Status::Created, &body, Some(&answer.request_id))
+                    .with_header(Header::new("Location", location)),
+            )
+        }
         Reply::AlreadyExists { record } => Err(ApiError::Conflict {
             record,
             request_id: answer.request_id,
@@ -210,32 +286,129 @@ pub async fn insert(gateway: &Gateway, record: StudentRecord) -> ApiResult {
 
 // ---- delete_record ---------------------------------------------------------------
 
-#[rocket::get("/delete_record")]
-pub async fn delete_record(query: Query, gateway: &State<Gateway>) -> ApiResult {
+/// Delete the record with this SRN (`SRN`, `srn`, any capitalisation).
+#[utoipa::path(
+    tag = "assignment",
+    params(("SRN" = Srn, Query, description = "The record's SRN")),
+    responses(
+        (status = 200, description = "Deleted; the record is returned", body = RecordBody),
+        (status = 400, description = "Unreadable query", body = ErrorBody),
+        (status = 401, description = "API_TOKEN is set and missing or wrong", body = ErrorBody),
+        (status = 404, description = "No such record", body = ErrorBody),
+        (status = 422, description = "SRN missing or invalid", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[get("/delete_record")]
+pub async fn delete_record(auth: Authorized, query: Query, gateway: &State<Gateway>) -> ApiResult {
+    auth.0?;
     delete_from(query.0?, gateway).await
 }
 
-#[rocket::delete("/delete_record", data = "<body>")]
-pub async fn delete_record_delete(query: Query, body: Body, gateway: &State<Gateway>) -> ApiResult {
-    let mut fields = body.0?;
+/// Delete by SRN, given in the query or a JSON/form body.
+#[utoipa::path(
+    tag = "assignment",
+    params(("SRN" = Option<Srn>, Query, description = "The record's SRN, or in the body")),
+    request_body(content = Object, description = "`{\"SRN\": \"...\"}`, JSON or form; optional"),
+    responses(
+        (status = 200, description = "Deleted; the record is returned", body = RecordBody),
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 401, description = "API_TOKEN is set and missing or wrong", body = ErrorBody),
+        (status = 404, description = "No such record", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "SRN missing or invalid", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[delete("/delete_record", data = "<body>")]
+pub async fn delete_record_delete(
+    auth: Authorized,
+    query: Query,
+    body: Body,
+    gateway: &State<Gateway>,
+) -> ApiResult {
+    auth.0?;
+    let mut fields = body.fields?;
     fields.fill_from(query.0?);
     delete_from(fields, gateway).await
 }
 
-#[rocket::post("/delete_record", data = "<body>")]
-pub async fn delete_record_post(query: Query, body: Body, gateway: &State<Gateway>) -> ApiResult {
-    let mut fields = body.0?;
+/// Delete by SRN, given in a JSON/form body or the query.
+#[utoipa::path(
+    tag = "assignment",
+    params(("SRN" = Option<Srn>, Query, description = "The record's SRN, or in the body")),
+    request_body(content = Object, description = "`{\"SRN\": \"...\"}`, JSON or form"),
+    responses(
+        (status = 200, description = "Deleted; the record is returned", body = RecordBody),
+        (status = 400, description = "Unreadable body", body = ErrorBody),
+        (status = 401, description = "API_TOKEN is set and missing or wrong", body = ErrorBody),
+        (status = 404, description = "No such record", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "SRN missing or invalid", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[post("/delete_record", data = "<body>")]
+pub async fn delete_record_post(
+    auth: Authorized,
+    query: Query,
+    body: Body,
+    gateway: &State<Gateway>,
+) -> ApiResult {
+    auth.0?;
+    let mut fields = body.fields?;
     fields.fill_from(query.0?);
     delete_from(fields, gateway).await
 }
 
-#[rocket::get("/delete_record/<srn>")]
-pub async fn delete_record_path(srn: &str, gateway: &State<Gateway>) -> ApiResult {
+/// Delete by SRN in the path.
+#[utoipa::path(
+    tag = "assignment",
+    params(("srn" = Srn, Path, description = "The record's SRN")),
+    responses(
+        (status = 200, description = "Deleted; the record is returned", body = RecordBody),
+        (status = 401, description = "API_TOKEN is set and missing or wrong", body = ErrorBody),
+        (status = 404, description = "No such record", body = ErrorBody),
+        (status = 422, description = "Invalid SRN", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[get("/delete_record/<srn>")]
+pub async fn delete_record_path(
+    auth: Authorized,
+    srn: &str,
+    gateway: &State<Gateway>,
+) -> ApiResult {
+    auth.0?;
     delete(gateway, Srn::parse(srn)?).await
 }
 
-#[rocket::delete("/delete_record/<srn>")]
-pub async fn delete_record_path_delete(srn: &str, gateway: &State<Gateway>) -> ApiResult {
+/// Delete by SRN in the path, with the DELETE method.
+#[utoipa::path(
+    tag = "assignment",
+    params(("srn" = Srn, Path, description = "The record's SRN")),
+    responses(
+        (status = 200, description = "Deleted; the record is returned", body = RecordBody),
+        (status = 401, description = "API_TOKEN is set and missing or wrong", body = ErrorBody),
+        (status = 404, description = "No such record", body = ErrorBody),
+        (status = 422, description = "Invalid SRN", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[delete("/delete_record/<srn>")]
+pub async fn delete_record_path_delete(
+    auth: Authorized,
+    srn: &str,
+    gateway: &State<Gateway>,
+) -> ApiResult {
+    auth.0?;
     delete(gateway, Srn::parse(srn)?).await
 }
 
@@ -248,10 +421,14 @@ async fn delete_from(mut fields: Fields, gateway: &Gateway) -> ApiResult {
 pub async fn delete(gateway: &Gateway, srn: Srn) -> ApiResult {
     let answer = call(gateway, Request::DeleteRecord { srn }).await?;
     match answer.reply {
-        Reply::Deleted { record } => Ok(Answered::ok(
-            json!({ "status": "deleted", "record": record, "request_id": answer.request_id }),
-            &answer.request_id,
-        )),
+        Reply::Deleted { record } => {
+            let body = RecordBody {
+                status: "deleted".into(),
+                record,
+                request_id: answer.request_id.clone(),
+            };
+            Ok(Answered::new(Status::Ok, &body, Some(&answer.request_id)))
+        }
         Reply::NotFound { srn } => Err(ApiError::NotFound {
             srn: srn.to_string(),
             request_id: answer.request_id,
@@ -262,21 +439,36 @@ pub async fn delete(gateway: &Gateway, srn: Srn) -> ApiResult {
 
 // ---- read_database ---------------------------------------------------------------
 
-#[rocket::get("/read_database")]
+/// All records ordered by SRN; with `limit`, one page, and `X-Next-After` when more follow.
+#[utoipa::path(
+    tag = "assignment",
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size"),
+        ("after" = Option<Srn>, Query, description = "Start after this SRN"),
+    ),
+    responses(
+        (status = 200, description = "Records ordered by SRN", body = [StudentRecord],
+            headers(("X-Next-After" = String, description = "Where the next page starts, if any"))),
+        (status = 400, description = "Unreadable query", body = ErrorBody),
+        (status = 422, description = "Invalid limit or after", body = ErrorBody),
+        (status = 503, description = "Broker unavailable", body = ErrorBody),
+        (status = 504, description = "No reply in time", body = ErrorBody),
+    )
+)]
+#[get("/read_database")]
 pub async fn read_database(query: Query, gateway: &State<Gateway>) -> ApiResult {
     let mut fields = query.0?;
     let (after, limit) = page_from(&mut fields)?;
     fields.reject_unknown("limit and after")?;
-    let (records, next, request_id) = read(gateway, after, limit).await?;
-    let mut answered = Answered::ok(json!(records), &request_id);
-    if let (Some(next), Some(limit)) = (next, limit) {
-        answered
-            .headers
-            .push(Header::new("X-Next-After", next.to_string()));
-        answered.headers.push(Header::new(
-            "Link",
-            format!("</read_database?limit={limit}&after={next}>; rel=\"next\""),
-        ));
+    let (page, request_id) = read(gateway, after, limit).await?;
+    let mut answered = Answered::new(Status::Ok, &page.records, Some(&request_id));
+    if let (Some(next), Some(limit)) = (page.next_after, limit) {
+        answered = answered
+            .with_header(Header::new("X-Next-After", next.to_string()))
+            .with_header(Header::new(
+                "Link",
+                format!("</read_database?limit={limit}&after={next}>; rel=\"next\""),
+            ));
     }
     Ok(answered)
 }
@@ -309,26 +501,24 @@ pub async fn read(
     gateway: &Gateway,
     after: Option<Srn>,
     limit: Option<u32>,
-) -> Result<(Vec<StudentRecord>, Option<Srn>, String), ApiError> {
+) -> Result<(PageBody, String), ApiError> {
     let answer = call(gateway, Request::ReadDatabase { after, limit }).await?;
     match answer.reply {
         Reply::Records {
             records,
             next_after,
-        } => Ok((records, next_after, answer.request_id)),
+        } => Ok((
+            PageBody {
+                records,
+                next_after,
+            },
+            answer.request_id,
+        )),
         _ => Err(unexpected(answer)),
     }
 }
 
-/// Where over-long URIs are rerouted (see `normalise_uri`).
-pub const URI_TOO_LONG_PATH: &str = "/_errors/uri_too_long";
-
-#[rocket::get("/_errors/uri_too_long")]
-pub fn uri_too_long() -> ApiError {
-    ApiError::UriTooLong(crate::MAX_URI_BYTES)
-}
-
-// ---- index and probes ------------------------------------------------------------
+// ---- page, probes, metrics -------------------------------------------------------
 
 /// The web page: one self-contained file (no build step, no front-end server) that
 /// drives the JSON API. Compiled in, so the binary is all a deployment needs.
@@ -356,44 +546,127 @@ impl<'r> rocket::request::FromRequest<'r> for WantsHtml {
 }
 
 /// Browsers get the page; API clients get the JSON route list.
-#[rocket::get("/", rank = 1)]
-pub fn page(_browser: WantsHtml) -> (rocket::http::ContentType, &'static str) {
-    (rocket::http::ContentType::HTML, PAGE)
+#[get("/", rank = 1)]
+pub fn page(_browser: WantsHtml) -> (ContentType, &'static str) {
+    (ContentType::HTML, PAGE)
 }
 
-#[rocket::get("/", rank = 2)]
-pub fn index() -> Json {
-    json!({
+/// The routes, as JSON (what curl gets at `/`).
+#[utoipa::path(tag = "probes", responses((status = 200, description = "Route list", body = Object)))]
+#[get("/", rank = 2)]
+pub fn index() -> rocket::serde::json::Json<serde_json::Value> {
+    rocket::serde::json::Json(json!({
         "service": "student-records producer",
         "routes": {
             "GET /health_check?message=hello": "round trip through the health_check queue",
             "POST /insert_record": "JSON or form with Name, SRN, Section; 201 once committed",
             "GET /delete_record?SRN=PES1UG21CS096": "delete by SRN (also DELETE, or /delete_record/<SRN>)",
             "GET /read_database": "all records ordered by SRN (optional ?limit=&after=)",
+            "/v1/records": "the REST resource API (GET, POST; /v1/records/<SRN>: GET, DELETE)",
+            "GET /openapi.json": "the OpenAPI 3 document; browse it at /api-docs/",
+            "GET /metrics": "Prometheus metrics",
             "GET /healthz": "the producer process is alive",
-            "GET /readyz": "the producer is connected to the broker",
+            "GET /readyz": "broker connected, a consumer on every queue, database reachable",
         }
-    })
+    }))
 }
 
-#[rocket::get("/healthz")]
-pub fn healthz() -> Json {
-    json!({ "status": "alive" })
+/// Liveness: the process answers HTTP.
+#[utoipa::path(tag = "probes", responses((status = 200, description = "Alive", body = Object)))]
+#[get("/healthz")]
+pub fn healthz() -> rocket::serde::json::Json<serde_json::Value> {
+    rocket::serde::json::Json(json!({ "status": "alive" }))
 }
 
-#[rocket::get("/readyz")]
-pub fn readyz(gateway: &State<Gateway>) -> (Status, rocket::serde::json::Json<Json>) {
+/// Readiness: broker connected, at least one consumer per queue, and the database
+/// answering through consumer-read.
+#[utoipa::path(
+    tag = "probes",
+    responses(
+        (status = 200, description = "Ready", body = ReadyBody),
+        (status = 503, description = "Not ready; the body says which part", body = ReadyBody),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(gateway: &State<Gateway>) -> Answered {
+    let mut ready = ReadyBody {
+        status: "not_ready".into(),
+        broker: "disconnected".into(),
+        queues: Default::default(),
+        database: "unknown".into(),
+        error: None,
+        detail: None,
+    };
     if gateway.is_connected() {
-        (
-            Status::Ok,
-            rocket::serde::json::Json(json!({ "status": "ready", "broker": "connected" })),
-        )
-    } else {
-        (
-            Status::ServiceUnavailable,
-            rocket::serde::json::Json(
-                json!({ "error": "not_ready", "detail": "not connected to the broker" }),
-            ),
-        )
+        ready.broker = "connected".into();
+        match gateway.queue_stats().await {
+            Ok(queues) => ready.queues = queues,
+            Err(e) => ready.broker = format!("connected, but queues unreadable: {e}"),
+        }
     }
+    let read_consumers = ready
+        .queues
+        .get(Operation::ReadDatabase.queue())
+        .map_or(0, |q: &QueueStats| q.consumers);
+    if read_consumers > 0 {
+        // A one-row read proves consumer-read and the database both answer.
+        let probe = Request::ReadDatabase {
+            after: None,
+            limit: Some(1),
+        };
+        ready.database = match call(gateway, probe).await {
+            Ok(_) => "reachable".into(),
+            Err(e) => format!("unreachable through consumer-read: {e}"),
+        };
+    } else if ready.broker == "connected" {
+        ready.database = "unknown: no consumer on read_database".into();
+    }
+    let unconsumed: Vec<&str> = Operation::ALL
+        .iter()
+        .map(|op| op.queue())
+        .filter(|q| ready.queues.get(*q).is_none_or(|s| s.consumers == 0))
+        .collect();
+    let problem = if ready.broker != "connected" {
+        Some(format!("broker: {}", ready.broker))
+    } else if !unconsumed.is_empty() {
+        Some(format!("no consumer on {}", unconsumed.join(", ")))
+    } else if ready.database != "reachable" {
+        Some(format!("database: {}", ready.database))
+    } else {
+        None
+    };
+    let status = match problem {
+        None => {
+            ready.status = "ready".into();
+            Status::Ok
+        }
+        Some(detail) => {
+            ready.error = Some("not_ready".into());
+            ready.detail = Some(detail);
+            Status::ServiceUnavailable
+        }
+    };
+    Answered::new(status, &ready, None)
+}
+
+/// Prometheus metrics (text format). Queue gauges are read at scrape time.
+#[utoipa::path(tag = "probes", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(
+    gateway: &State<Gateway>,
+    metrics: &State<Arc<Metrics>>,
+) -> (ContentType, String) {
+    // While the broker is down the queue gauges keep their last values; the HTTP
+    // counters (503s) show the outage.
+    let _ = gateway.queue_stats().await;
+    let content_type = ContentType::new("text", "plain").with_params([("version", "0.0.4")]);
+    (content_type, metrics.render())
+}
+
+/// Where over-long URIs are rerouted (see `normalise_uri`).
+pub const URI_TOO_LONG_PATH: &str = "/_errors/uri_too_long";
+
+#[get("/_errors/uri_too_long")]
+pub fn uri_too_long() -> ApiError {
+    ApiError::UriTooLong(crate::MAX_URI_BYTES)
 }

@@ -37,8 +37,10 @@ pub struct Options {
     pub reply_timeout: Duration,
     /// Overrides the broker URL (for example a port nobody listens on).
     pub amqp_url: Option<String>,
-    /// Wait until the producer is connected to the broker (`/readyz` answers 200).
+    /// Wait until the producer is connected to the broker.
     pub wait_ready: bool,
+    pub api_token: Option<String>,
+    pub max_in_flight: usize,
 }
 
 impl Default for Options {
@@ -48,6 +50,8 @@ impl Default for Options {
             reply_timeout: Duration::from_secs(10),
             amqp_url: None,
             wait_ready: true,
+            api_token: None,
+            max_in_flight: Settings::default().max_in_flight,
         }
     }
 }
@@ -71,6 +75,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         http_port: 0,
         reply_timeout: options.reply_timeout,
         db_pool_max: 4,
+        api_token: options.api_token,
+        max_in_flight: options.max_in_flight,
         ..Settings::default()
     };
     let shutdown = Shutdown::new();
@@ -153,9 +159,10 @@ impl TestApp {
     }
 
     async fn wait_ready(&self) {
+        // Connected to the broker and answering: a health check that is not a 503.
         for _ in 0..200 {
-            if let Ok(r) = self.client.get(self.url("/readyz")).send().await {
-                if r.status() == 200 {
+            if let Ok(r) = self.client.get(self.url("/health_check")).send().await {
+                if r.status() != 503 {
                     return;
                 }
             }

@@ -11,5 +11,7 @@ mod failures;
 mod health;
 mod hostile;
 mod insert;
+mod operations;
 mod read;
 mod shapes;
+mod v1;

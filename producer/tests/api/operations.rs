@@ -1,0 +1,151 @@
+//! What operators rely on: the OpenAPI document, metrics, readiness, the token, bounds.
+
+use crate::helpers::{error_code, spawn_app, spawn_app_with, to_json, unique_srn, Options};
+use futures_util::future::join_all;
+use inventory::shutdown::Shutdown;
+use inventory::{Operation, Settings};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mounted_route_is_in_the_openapi_document() {
+    let app = spawn_app().await;
+    let (status, doc) = app.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+
+    let settings = Settings::default();
+    let metrics = std::sync::Arc::new(producer::metrics::Metrics::new());
+    let gateway = producer::gateway::Gateway::start(&settings, Shutdown::new(), metrics.clone());
+    let rocket = producer::build(&settings, gateway, metrics);
+    let undocumented = ["/_errors/uri_too_long", "/openapi.json", "/api-docs/<_..>"];
+    let mut missing = BTreeSet::new();
+    for route in rocket.routes() {
+        let path = route.uri.path().to_string();
+        if undocumented.contains(&path.as_str()) {
+            continue;
+        }
+        let template = path.replace('<', "{").replace('>', "}");
+        let method = route.method.as_str().to_lowercase();
+        if doc["paths"][&template][&method].is_null() {
+            missing.insert(format!("{method} {template}"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "mounted but not documented: {missing:?}"
+    );
+    // And the browsable page is served.
+    let page = app.client.get(app.url("/api-docs/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_replies_and_queue_consumers() {
+    let app = spawn_app().await;
+    app.insert("M", &unique_srn(), "A").await;
+    app.get("/read_database").await;
+
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    for expected in [
+        r#"http_requests_total{method="POST",route="/insert_record",status="201"} 1"#,
+        r#"consumer_replies_total{consumer="consumer-insert",outcome="inserted"} 1"#,
+        r#"queue_consumers{queue="insert_record"} 1"#,
+        r#"queue_consumers{queue="health_check"} 1"#,
+        "broker_confirm_duration_seconds_bucket",
+        "consumer_reply_duration_seconds_bucket",
+        "http_request_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_reports_each_part() {
+    let app = spawn_app().await;
+    let (status, body) = app.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["database"], "reachable");
+    assert_eq!(body["queues"]["insert_record"]["consumers"], 1);
+
+    let partial = spawn_app_with(Options {
+        consumers: vec![Operation::HealthCheck, Operation::ReadDatabase],
+        ..Options::default()
+    })
+    .await;
+    let (status, body) = partial.get("/readyz").await;
+    assert_eq!((status, error_code(&body)), (503, "not_ready"));
+    assert!(
+        body["detail"].as_str().unwrap().contains("insert_record"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_api_token_set_changes_need_the_bearer_token() {
+    let app = spawn_app_with(Options {
+        api_token: Some("s3cret-token".into()),
+        ..Options::default()
+    })
+    .await;
+    let srn = unique_srn();
+    let record = json!({"Name": "A", "SRN": srn, "Section": "A"});
+    let post = |token: Option<&str>| {
+        let mut r = app.client.post(app.url("/insert_record")).json(&record);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+
+    let response = post(None).await.unwrap();
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let (status, body) = to_json(response).await;
+    assert_eq!((status, error_code(&body)), (401, "unauthorized"));
+    assert_eq!(to_json(post(Some("wrong")).await.unwrap()).await.0, 401);
+    for path in [
+        format!("/delete_record?SRN={srn}"),
+        format!("/delete_record/{srn}"),
+    ] {
+        assert_eq!(app.get(&path).await.0, 401, "{path}");
+    }
+    assert!(app.srns_in_database().await.is_empty());
+
+    assert_eq!(
+        to_json(post(Some("s3cret-token")).await.unwrap()).await.0,
+        201
+    );
+    // Reads stay open.
+    assert_eq!(app.get("/read_database").await.0, 200);
+    assert_eq!(app.get(&format!("/v1/records/{srn}")).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_waiting_on_a_dead_consumer_are_bounded() {
+    let app = spawn_app_with(Options {
+        consumers: vec![Operation::HealthCheck],
+        max_in_flight: 3,
+        reply_timeout: Duration::from_secs(2),
+        ..Options::default()
+    })
+    .await;
+    let srns: Vec<String> = (0..8).map(|_| unique_srn()).collect();
+    let results: Vec<(u16, Value)> =
+        join_all(srns.iter().map(|srn| app.insert("A", srn, "A"))).await;
+    let overloaded = results
+        .iter()
+        .filter(|(s, b)| *s == 503 && b["error"] == "overloaded")
+        .count();
+    let timed_out = results.iter().filter(|(s, _)| *s == 504).count();
+    assert_eq!((timed_out, overloaded), (3, 5), "{results:?}");
+}
