@@ -209,7 +209,7 @@ async fn main() -> ExitCode {
         &format!("starting the chaos stack in {}", config.dir.display()),
     );
     stack(&config, &["infra"]).await;
-    let database_url = config.stack_var("DATABASE_URL");
+    let database_url = format!("{}/inventory", config.stack_var("TEST_MYSQL_ADMIN_URL"));
     // A clean slate: the table may hold an earlier run's rows, a queue its messages.
     if let Ok(mut conn) = mysql_async::Conn::from_url(&database_url).await {
         let _ = conn.query_drop("DELETE FROM students").await;

@@ -494,12 +494,13 @@ pub async fn main(op: Operation) {
     run(op, settings, store, shutdown).await;
 }
 
-/// Builds the pool and migrates, retrying while the database is down.
-/// Returns `None` if shutdown came first; exits with status 2 on a bad URL.
+/// Builds the pool and migrates (as `MIGRATION_DATABASE_URL` when set), retrying while
+/// the database is down. Returns `None` if shutdown came first; exits with status 2 on
+/// a bad URL.
 pub async fn prepare_store(settings: &Settings, shutdown: &Shutdown) -> Option<RecordStore> {
-    let store = match RecordStore::new(
-        &settings.database_url,
-        settings.db_pool_max,
+    let open = |url: &str, pool_max: usize| match RecordStore::new(
+        url,
+        pool_max,
         settings.db_connect_timeout,
     ) {
         Ok(store) => store,
@@ -508,10 +509,15 @@ pub async fn prepare_store(settings: &Settings, shutdown: &Shutdown) -> Option<R
             std::process::exit(2);
         }
     };
+    let store = open(&settings.database_url, settings.db_pool_max);
+    let migrator = settings
+        .migration_database_url
+        .as_deref()
+        .map(|url| open(url, 1));
     let mut backoff = Backoff::new();
     loop {
-        match store.migrate().await {
-            Ok(()) => return Some(store),
+        match migrator.as_ref().unwrap_or(&store).migrate().await {
+            Ok(()) => break,
             Err(e) => {
                 log::warn!(
                     "database at {} not ready: {e}; retrying",
@@ -523,6 +529,10 @@ pub async fn prepare_store(settings: &Settings, shutdown: &Shutdown) -> Option<R
             }
         }
     }
+    if let Some(migrator) = migrator {
+        migrator.close().await;
+    }
+    Some(store)
 }
 
 fn env_logger_init() {

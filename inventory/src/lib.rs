@@ -12,6 +12,7 @@
 
 pub mod broker;
 pub mod consumer;
+pub mod dead_letters;
 pub mod message;
 pub mod record;
 pub mod settings;

@@ -22,6 +22,9 @@ pub struct Settings {
     pub amqp_url: String,
     /// `DATABASE_URL`: `mysql://user:password@host:port/database`.
     pub database_url: String,
+    /// `MIGRATION_DATABASE_URL`: an account that may create the table. Unset, the
+    /// migration runs as `DATABASE_URL`, which then needs CREATE.
+    pub migration_database_url: Option<String>,
     /// `HTTP_ADDRESS` / `HTTP_PORT`: where the producer listens (port 0: any free port).
     pub http_address: IpAddr,
     pub http_port: u16,
@@ -57,6 +60,7 @@ impl Default for Settings {
             // which the local stack deletes.
             amqp_url: "amqp://127.0.0.1:5672/%2f".into(),
             database_url: "mysql://127.0.0.1:3306/inventory".into(),
+            migration_database_url: None,
             http_address: IpAddr::from([127, 0, 0, 1]),
             http_port: 8000,
             reply_timeout: Duration::from_millis(5_000),
@@ -90,6 +94,8 @@ impl Settings {
         Ok(Settings {
             amqp_url: text("AMQP_URL", d.amqp_url),
             database_url: text("DATABASE_URL", d.database_url),
+            migration_database_url: lookup("MIGRATION_DATABASE_URL")
+                .filter(|u| !u.trim().is_empty()),
             http_address: parsed(&lookup, "HTTP_ADDRESS")?.unwrap_or(d.http_address),
             http_port: parsed(&lookup, "HTTP_PORT")?.unwrap_or(d.http_port),
             reply_timeout: ms("REPLY_TIMEOUT_MS", d.reply_timeout)?,

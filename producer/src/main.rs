@@ -6,7 +6,11 @@ use std::process::ExitCode;
 
 #[rocket::main]
 async fn main() -> ExitCode {
-    let env = env_logger::Env::default().default_filter_or("info,rocket=warn,_=warn");
+    // Rocket narrates every request at info and every forwarded guard at warn; our own
+    // lines (one per failed request, gateway events) are enough.
+    let env = env_logger::Env::default().default_filter_or(
+        "info,rocket=error,_=error,producer::routes::_=error,producer::v1::_=error",
+    );
     env_logger::Builder::from_env(env).init();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,

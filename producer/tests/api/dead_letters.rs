@@ -101,3 +101,72 @@ async fn a_redelivered_insert_is_recognised_by_its_request_id() {
     assert_eq!(other_request, InsertOutcome::AlreadyExists(record.clone()));
     assert_eq!(app.srns_in_database().await, [record.srn.to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_can_be_inspected_and_replayed_to_their_queue() {
+    use inventory::dead_letters;
+    use inventory::message::Request;
+    use lapin::types::{AMQPValue, FieldTable};
+
+    let app = spawn_app().await;
+    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    // A good insert that was dead-lettered (say, by an operator during an incident).
+    let record = StudentRecord::new("Replayed", &unique_srn(), "R").unwrap();
+    let mut headers = FieldTable::default();
+    headers.insert(
+        topology::ORIGIN_HEADER.into(),
+        AMQPValue::LongString("insert_record".into()),
+    );
+    headers.insert(
+        topology::REASON_HEADER.into(),
+        AMQPValue::LongString("test".into()),
+    );
+    channel
+        .basic_publish(
+            topology::DEAD_LETTER_EXCHANGE.into(),
+            "".into(),
+            BasicPublishOptions::default(),
+            &Request::InsertRecord {
+                record: record.clone(),
+            }
+            .encode(),
+            BasicProperties::default()
+                .with_message_id("replay-1".into())
+                .with_headers(headers),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let listed = dead_letters::inspect(&channel, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].origin.as_deref(), Some("insert_record"));
+    assert_eq!(listed[0].reason.as_deref(), Some("test"));
+    assert!(
+        app.srns_in_database().await.is_empty(),
+        "inspecting must not replay"
+    );
+
+    let replayed = dead_letters::replay(&channel, 10).await.unwrap();
+    assert_eq!(replayed.len(), 1);
+    for _ in 0..100 {
+        if !app.srns_in_database().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.srns_in_database().await, vec![record.srn.to_string()]);
+    assert!(dead_letters::inspect(&channel, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let _ = conn.close(200, "done".into()).await;
+}

@@ -12,6 +12,7 @@ mod health;
 mod hostile;
 mod insert;
 mod operations;
+mod privileges;
 mod read;
 mod shapes;
 mod v1;

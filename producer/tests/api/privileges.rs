@@ -1,0 +1,169 @@
+//! Least privilege, checked on the accounts `scripts/stack` provisions: each consumer's
+//! database account and each service's broker user can do their own job and no other.
+
+use inventory::topology::{self, Operation};
+use inventory::RecordStore;
+use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::FieldTable;
+use lapin::BasicProperties;
+use mysql_async::prelude::*;
+use std::time::Duration;
+
+fn var(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
+}
+
+/// Runs `sql` as the account behind `url_var`; returns the MySQL error code, if any.
+async fn error_code_of(url_var: &str, sql: &str) -> Option<u16> {
+    let mut conn = mysql_async::Conn::from_url(var(url_var))
+        .await
+        .expect("connect");
+    let result = conn.query_drop(sql).await;
+    let _ = conn.disconnect().await;
+    match result {
+        Ok(()) => None,
+        Err(mysql_async::Error::Server(e)) => Some(e.code),
+        Err(e) => panic!("{url_var}: {sql}: {e}"),
+    }
+}
+
+const DENIED: Option<u16> = Some(1142);
+
+#[tokio::test]
+async fn each_consumer_account_holds_only_what_its_operation_needs() {
+    // The migration account owns the schema.
+    let migrator =
+        RecordStore::new(&var("MIGRATION_DATABASE_URL"), 1, Duration::from_secs(5)).unwrap();
+    migrator
+        .migrate()
+        .await
+        .expect("the migration account creates the table");
+    migrator.close().await;
+
+    let srn = format!("PRIV{}", &uuid::Uuid::new_v4().simple().to_string()[..8]).to_uppercase();
+    let insert = format!("INSERT INTO students (srn, name, section) VALUES ('{srn}', 'x', 'y')");
+    let delete = format!("DELETE FROM students WHERE srn = '{srn}'");
+    let select = "SELECT COUNT(*) FROM students";
+    let drop = "DROP TABLE students";
+
+    let read = "DATABASE_URL_CONSUMER_READ";
+    assert_eq!(error_code_of(read, select).await, None);
+    assert_eq!(
+        error_code_of(read, &delete).await,
+        DENIED,
+        "the read account must not delete"
+    );
+    assert_eq!(error_code_of(read, &insert).await, DENIED);
+
+    let ins = "DATABASE_URL_CONSUMER_INSERT";
+    assert_eq!(error_code_of(ins, &insert).await, None);
+    assert_eq!(error_code_of(ins, select).await, None);
+    assert_eq!(error_code_of(ins, &delete).await, DENIED);
+
+    let del = "DATABASE_URL_CONSUMER_DELETE";
+    assert_eq!(error_code_of(del, &delete).await, None);
+    assert_eq!(error_code_of(del, &insert).await, DENIED);
+
+    for account in [read, ins, del] {
+        assert_eq!(
+            error_code_of(account, drop).await,
+            DENIED,
+            "{account} must not drop"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_broker_user_reads_only_its_own_queue() {
+    for (user_var, own, foreign) in [
+        (
+            "AMQP_URL_CONSUMER_READ",
+            Operation::ReadDatabase,
+            Operation::DeleteRecord,
+        ),
+        (
+            "AMQP_URL_CONSUMER_INSERT",
+            Operation::InsertRecord,
+            Operation::ReadDatabase,
+        ),
+        (
+            "AMQP_URL_PRODUCER",
+            Operation::HealthCheck,
+            Operation::InsertRecord,
+        ),
+    ] {
+        let conn = inventory::broker::connect(&var(user_var), "privilege-test")
+            .await
+            .unwrap();
+        let channel = conn.create_channel().await.unwrap();
+        topology::declare_topology(&channel)
+            .await
+            .expect("every service may declare the topology");
+        let refused = channel
+            .basic_consume(
+                foreign.queue().into(),
+                "t".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await;
+        assert!(
+            refused.is_err(),
+            "{user_var} consumed from {}",
+            foreign.queue()
+        );
+        if user_var != "AMQP_URL_PRODUCER" {
+            let channel = conn.create_channel().await.unwrap();
+            let own_queue = channel
+                .basic_consume(
+                    own.queue().into(),
+                    "t".into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await;
+            assert!(own_queue.is_ok(), "{user_var} cannot consume its own queue");
+        }
+        let _ = conn.close(200, "done".into()).await;
+    }
+}
+
+#[tokio::test]
+async fn consumers_cannot_publish_requests_and_guest_is_gone() {
+    let conn = inventory::broker::connect(&var("AMQP_URL_CONSUMER_HEALTH"), "privilege-test")
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let published = async {
+        channel
+            .basic_publish(
+                topology::EXCHANGE.into(),
+                "insert_record".into(),
+                BasicPublishOptions::default(),
+                b"{}",
+                BasicProperties::default(),
+            )
+            .await?
+            .await
+    };
+    let result = tokio::time::timeout(Duration::from_secs(5), published)
+        .await
+        .expect("an answer");
+    assert!(
+        result.is_err(),
+        "consumer-health published to {}",
+        topology::EXCHANGE
+    );
+    let _ = conn.close(200, "done".into()).await;
+
+    let admin = var("TEST_AMQP_ADMIN_URL");
+    let host = admin.split('@').nth(1).unwrap();
+    let guest =
+        inventory::broker::connect(&format!("amqp://guest:guest@{host}/%2f"), "guest").await;
+    assert!(guest.is_err(), "guest/guest must not log in");
+}
