@@ -88,7 +88,7 @@ pub async fn handle(
                 return invalid(e);
             }
             store
-                .insert(&record, request_id.unwrap_or(""))
+                .insert(&record, request_id)
                 .await
                 .map(|outcome| match outcome {
                     InsertOutcome::Inserted(record) => Reply::Inserted { record },

@@ -126,7 +126,7 @@ impl RecordStore {
     pub async fn insert(
         &self,
         record: &StudentRecord,
-        request_id: &str,
+        request_id: Option<&str>,
     ) -> Result<InsertOutcome, StoreError> {
         let mut conn = self.conn().await?;
         let inserted = conn
@@ -152,7 +152,7 @@ impl RecordStore {
                 match existing {
                     Some((srn, name, section, stored_id)) => {
                         let stored = row_to_record(srn, name, section)?;
-                        if stored_id.as_deref() == Some(request_id) {
+                        if same_request(stored_id.as_deref(), request_id) {
                             Ok(InsertOutcome::Inserted(stored))
                         } else {
                             Ok(InsertOutcome::AlreadyExists(stored))
@@ -166,6 +166,69 @@ impl RecordStore {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Inserts many records in one transaction and returns each one's outcome, in order.
+    ///
+    /// Each record is paired with its request id. A record whose SRN is already stored
+    /// (before this batch, or earlier in it) is `AlreadyExists` unless the stored row has
+    /// the same request id (a redelivery), exactly as [`RecordStore::insert`] decides.
+    /// All or nothing: on error nothing of the batch is stored.
+    pub async fn insert_batch(
+        &self,
+        batch: &[(StudentRecord, Option<String>)],
+    ) -> Result<Vec<InsertOutcome>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        // `ON DUPLICATE KEY UPDATE srn = srn` skips taken SRNs without IGNORE's habit of
+        // turning every other error into a warning.
+        let rows = vec!["(?, ?, ?, ?)"; batch.len()].join(", ");
+        let insert = format!(
+            "INSERT INTO students (srn, name, section, request_id) VALUES {rows} \
+             ON DUPLICATE KEY UPDATE srn = srn"
+        );
+        let params: Vec<mysql_async::Value> = batch
+            .iter()
+            .flat_map(|(r, id)| {
+                [
+                    r.srn.as_str().into(),
+                    r.name.as_str().into(),
+                    r.section.as_str().into(),
+                    id.as_deref().into(),
+                ]
+            })
+            .collect();
+        tx.exec_drop(insert, params).await?;
+        let marks = vec!["?"; batch.len()].join(", ");
+        let select = format!(
+            "SELECT srn, name, section, request_id FROM students WHERE srn IN ({marks})"
+        );
+        let srns: Vec<mysql_async::Value> =
+            batch.iter().map(|(r, _)| r.srn.as_str().into()).collect();
+        let stored: Vec<(String, String, String, Option<String>)> = tx.exec(select, srns).await?;
+        tx.commit().await?;
+        let stored: std::collections::HashMap<String, (String, String, String, Option<String>)> =
+            stored.into_iter().map(|row| (row.0.clone(), row)).collect();
+        batch
+            .iter()
+            .map(|(record, id)| match stored.get(record.srn.as_str()) {
+                Some((srn, name, section, stored_id)) => {
+                    let row = row_to_record(srn.clone(), name.clone(), section.clone())?;
+                    Ok(if same_request(stored_id.as_deref(), id.as_deref()) {
+                        InsertOutcome::Inserted(row)
+                    } else {
+                        InsertOutcome::AlreadyExists(row)
+                    })
+                }
+                // Deleted by another consumer between our INSERT and SELECT: retry.
+                None => Err(StoreError::Unavailable(
+                    "record changed concurrently; retrying".into(),
+                )),
+            })
+            .collect()
     }
 
     /// Deletes the record with this SRN and returns it, or `None` if there was none.
@@ -247,6 +310,11 @@ impl RecordStore {
             log::warn!("closing the database pool: {e}");
         }
     }
+}
+
+/// Whether a stored row was written by this request. Without an id nothing proves it.
+fn same_request(stored: Option<&str>, this: Option<&str>) -> bool {
+    this.is_some() && stored == this
 }
 
 fn row_to_record(srn: String, name: String, section: String) -> Result<StudentRecord, StoreError> {

@@ -92,13 +92,15 @@ async fn a_redelivered_insert_is_recognised_by_its_request_id() {
     let store = app.store().await;
     let record = StudentRecord::new("Ann", &unique_srn(), "A").unwrap();
 
-    let first = store.insert(&record, "request-1").await.unwrap();
-    let redelivered = store.insert(&record, "request-1").await.unwrap();
-    let other_request = store.insert(&record, "request-2").await.unwrap();
+    let first = store.insert(&record, Some("request-1")).await.unwrap();
+    let redelivered = store.insert(&record, Some("request-1")).await.unwrap();
+    let other_request = store.insert(&record, Some("request-2")).await.unwrap();
+    let no_id = store.insert(&record, None).await.unwrap();
 
     assert_eq!(first, InsertOutcome::Inserted(record.clone()));
     assert_eq!(redelivered, InsertOutcome::Inserted(record.clone()));
     assert_eq!(other_request, InsertOutcome::AlreadyExists(record.clone()));
+    assert_eq!(no_id, InsertOutcome::AlreadyExists(record.clone()));
     assert_eq!(app.srns_in_database().await, [record.srn.to_string()]);
 }
 
