@@ -23,4 +23,6 @@ user consumer-health "$RABBITMQ_CONSUMER_HEALTH_PASSWORD" "$consumer_write" "^($
 user consumer-insert "$RABBITMQ_CONSUMER_INSERT_PASSWORD" "$consumer_write" "^($exchanges|insert_record)\$"
 user consumer-delete "$RABBITMQ_CONSUMER_DELETE_PASSWORD" "$consumer_write" "^($exchanges|delete_record)\$"
 user consumer-read "$RABBITMQ_CONSUMER_READ_PASSWORD" "$consumer_write" "^($exchanges|read_database)\$"
-echo "broker users provisioned"
+# Broker-side dead-lettering by policy (inventory/src/topology.rs says why).
+put "policies/%2F/dead-letter" '{"pattern":"^(insert_record|delete_record)$","apply-to":"queues","definition":{"dead-letter-exchange":"student_records.dead_letter"}}'
+echo "broker users and dead-letter policy provisioned"

@@ -29,6 +29,9 @@ use tokio::task::JoinSet;
 /// message is dead-lettered as poison.
 pub const MAX_ATTEMPTS: u32 = 5;
 
+/// Most inserts committed in one transaction.
+pub const INSERT_BATCH_MAX: usize = 500;
+
 /// What to do with a message after one attempt at it.
 #[derive(Debug)]
 pub enum Outcome {
@@ -216,8 +219,12 @@ async fn serve(
     );
 
     // Database work is bounded by the pool; more concurrent tasks would only queue for
-    // connections and time out as if the database were down.
-    let concurrency = if store.is_some() {
+    // connections and time out as if the database were down. Inserts go in batches, one
+    // at a time, so that one `multiple` ack can settle a whole batch.
+    let batched = op == Operation::InsertRecord && store.is_some();
+    let concurrency = if batched {
+        1
+    } else if store.is_some() {
         settings.db_pool_max
     } else {
         usize::from(settings.prefetch)
@@ -244,10 +251,33 @@ async fn serve(
                         dead_letters: dead_letters.clone(),
                         shutdown: shutdown.clone(),
                     };
-                    tasks.spawn(async move {
-                        worker.process(delivery).await;
-                        drop(permit);
-                    });
+                    if batched {
+                        // Everything that arrived while the last batch was committing.
+                        let mut batch = vec![delivery];
+                        let mut failed = None;
+                        while batch.len() < INSERT_BATCH_MAX {
+                            match deliveries.next().now_or_never() {
+                                Some(Some(Ok(next))) => batch.push(next),
+                                Some(Some(Err(e))) => {
+                                    failed = Some(e);
+                                    break;
+                                }
+                                Some(None) | None => break,
+                            }
+                        }
+                        tasks.spawn(async move {
+                            worker.process_batch(batch).await;
+                            drop(permit);
+                        });
+                        if let Some(e) = failed {
+                            break Err(e.into());
+                        }
+                    } else {
+                        tasks.spawn(async move {
+                            worker.process(delivery).await;
+                            drop(permit);
+                        });
+                    }
                 }
                 Some(Err(e)) => break Err(e.into()),
                 None => break Err(ServeError::ConsumerEnded),
@@ -291,14 +321,11 @@ struct Worker {
 }
 
 impl Worker {
-    async fn process(self, delivery: Delivery) {
+    /// One message, start to finish. Returns whether it was settled (acked or nacked);
+    /// `false` means it was left for the broker to requeue (shutdown during a retry).
+    async fn process(&self, delivery: Delivery) -> bool {
         let name = self.op.consumer_name();
-        let props = &delivery.properties;
-        let request_id = props
-            .message_id()
-            .as_ref()
-            .or(props.correlation_id().as_ref())
-            .map(|id| id.as_str().to_owned());
+        let request_id = request_id_of(&delivery.properties);
         let id = request_id.as_deref().unwrap_or("-");
         let mut backoff = Backoff::new();
         let mut failures_while_database_up = 0;
@@ -332,7 +359,7 @@ impl Worker {
                     log::warn!("{name}: id={id} database unavailable, will retry: {e}");
                     if !backoff.sleep(&self.shutdown).await {
                         // Leave it unacked: it is requeued when the channel closes.
-                        return;
+                        return false;
                     }
                 }
                 outcome => break outcome,
@@ -362,6 +389,87 @@ impl Worker {
                 }
             }
             Outcome::Retry(_) => unreachable!("retried above"),
+        }
+        true
+    }
+
+    /// Inserts committed together: one transaction for the batch, a reply per message
+    /// with its own outcome, then one `multiple` ack. Messages that are not valid inserts
+    /// take the one-message path first; if the batch itself keeps failing while the
+    /// database answers, each message takes that path, which isolates the one at fault.
+    async fn process_batch(&self, deliveries: Vec<Delivery>) {
+        let name = self.op.consumer_name();
+        let mut inserts = Vec::with_capacity(deliveries.len());
+        let mut earlier_settled = true;
+        for delivery in deliveries {
+            match Request::decode(&delivery.data) {
+                Ok(Request::InsertRecord { record }) if record.validate().is_ok() => {
+                    let id = request_id_of(&delivery.properties);
+                    inserts.push((delivery, (record, id)));
+                }
+                _ => earlier_settled &= self.process(delivery).await,
+            }
+        }
+        let Some(store) = self.store.as_ref().filter(|_| !inserts.is_empty()) else {
+            return;
+        };
+        let batch: Vec<_> = inserts.iter().map(|(_, row)| row.clone()).collect();
+        let mut backoff = Backoff::new();
+        let mut failures_while_database_up = 0;
+        let outcomes = loop {
+            match store.insert_batch(&batch).await {
+                Ok(outcomes) => break Some(outcomes),
+                Err(e) if e.is_transient() => {
+                    if self.database_answers().await {
+                        failures_while_database_up += 1;
+                        if failures_while_database_up >= MAX_ATTEMPTS {
+                            break None;
+                        }
+                    }
+                    log::warn!(
+                        "{name}: batch of {} waits for the database: {e}",
+                        batch.len()
+                    );
+                    if !backoff.sleep(&self.shutdown).await {
+                        return; // unacked: requeued when the channel closes
+                    }
+                }
+                Err(e) => {
+                    log::warn!("{name}: batch of {} refused ({e}); one by one", batch.len());
+                    break None;
+                }
+            }
+        };
+        let Some(outcomes) = outcomes else {
+            for (delivery, _) in inserts {
+                self.process(delivery).await;
+            }
+            return;
+        };
+        for ((delivery, (_, id)), outcome) in inserts.iter().zip(outcomes) {
+            let reply = match outcome {
+                InsertOutcome::Inserted(record) => Reply::Inserted { record },
+                InsertOutcome::AlreadyExists(record) => Reply::AlreadyExists { record },
+            };
+            log::info!(
+                "{name}: id={} {}",
+                id.as_deref().unwrap_or("-"),
+                describe(&reply)
+            );
+            self.reply(delivery, &reply).await;
+        }
+        let last = &inserts[inserts.len() - 1].0;
+        if earlier_settled {
+            // Batches run one at a time, so every earlier delivery is settled: one ack
+            // with `multiple` covers the batch.
+            let ack = last.acker.ack(BasicAckOptions { multiple: true }).await;
+            if let Err(e) = ack {
+                log::warn!("{name}: batch ack failed ({e}); the batch will be redelivered");
+            }
+        } else {
+            for (delivery, (_, id)) in &inserts {
+                self.ack(delivery, id.as_deref().unwrap_or("-")).await;
+            }
         }
     }
 
@@ -445,6 +553,15 @@ impl Worker {
             }
         }
     }
+}
+
+/// The message id (or, failing that, the correlation id) that identifies a request.
+fn request_id_of(props: &BasicProperties) -> Option<String> {
+    props
+        .message_id()
+        .as_ref()
+        .or(props.correlation_id().as_ref())
+        .map(|id| id.as_str().to_owned())
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -203,9 +203,8 @@ impl RecordStore {
             .collect();
         tx.exec_drop(insert, params).await?;
         let marks = vec!["?"; batch.len()].join(", ");
-        let select = format!(
-            "SELECT srn, name, section, request_id FROM students WHERE srn IN ({marks})"
-        );
+        let select =
+            format!("SELECT srn, name, section, request_id FROM students WHERE srn IN ({marks})");
         let srns: Vec<mysql_async::Value> =
             batch.iter().map(|(r, _)| r.srn.as_str().into()).collect();
         let stored: Vec<(String, String, String, Option<String>)> = tx.exec(select, srns).await?;

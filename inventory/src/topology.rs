@@ -135,16 +135,18 @@ pub async fn declare_topology(channel: &Channel) -> Result<(), lapin::Error> {
     Ok(())
 }
 
-/// Arguments of the four work queues: messages the broker itself rejects go to the
-/// dead-letter exchange rather than vanishing.
+/// Arguments of the four work queues: none. Messages the broker itself rejects from the
+/// write queues reach the dead-letter exchange through a policy the operator sets
+/// ([`DEAD_LETTER_POLICY_PATTERN`]), not an `x-dead-letter-exchange` argument: declaring
+/// that argument needs read permission on the queue, which would force every service's
+/// broker user to read every queue.
 fn queue_arguments() -> FieldTable {
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-dead-letter-exchange".into(),
-        AMQPValue::LongString(DEAD_LETTER_EXCHANGE.into()),
-    );
-    args
+    FieldTable::default()
 }
+
+/// The queues the dead-letter policy applies to. Only writes: expired health checks and
+/// reads have nobody waiting for them and are dropped, not kept.
+pub const DEAD_LETTER_POLICY_PATTERN: &str = "^(insert_record|delete_record)$";
 
 /// Reads a string header from message properties.
 pub fn header_str(headers: Option<&FieldTable>, key: &str) -> Option<String> {

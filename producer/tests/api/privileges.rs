@@ -167,3 +167,23 @@ async fn consumers_cannot_publish_requests_and_guest_is_gone() {
         inventory::broker::connect(&format!("amqp://guest:guest@{host}/%2f"), "guest").await;
     assert!(guest.is_err(), "guest/guest must not log in");
 }
+
+#[tokio::test]
+async fn broker_side_dead_lettering_is_a_policy_on_the_write_queues() {
+    let (base, user, password) = crate::helpers::split_credentials(&var("TEST_RABBITMQ_API"));
+    let policy: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/policies/%2F/dead-letter"))
+        .basic_auth(&user, Some(&password))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("the dead-letter policy exists")
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policy["pattern"], topology::DEAD_LETTER_POLICY_PATTERN);
+    assert_eq!(
+        policy["definition"]["dead-letter-exchange"],
+        topology::DEAD_LETTER_EXCHANGE
+    );
+}

@@ -1,0 +1,203 @@
+//! The broker's own ceiling on this machine, measured in the same run as the system:
+//! a raw request-reply loop (persistent publish with confirms, a trivial responder,
+//! direct reply-to, same concurrency) and a raw pipeline of confirmed persistent
+//! publishes. Both use throwaway durable queues, deleted afterwards.
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+const RPC_QUEUE: &str = "bench.ceiling.rpc";
+const PIPE_QUEUE: &str = "bench.ceiling.publish";
+const PAYLOAD: &[u8] = br#"{"v":1,"body":{"op":"insert_record","record":{"Name":"Bench","SRN":"B0000000001","Section":"A"}}}"#;
+
+async fn connect(url: &str) -> Connection {
+    inventory::broker::connect(url, "bench")
+        .await
+        .expect("bench connects to the broker")
+}
+
+fn durable() -> QueueDeclareOptions {
+    QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    }
+}
+
+/// Round trips per second of the raw request-reply loop, and its p99 in ms.
+pub async fn request_reply(
+    url: &str,
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> (f64, f64) {
+    // The responder: its own connection, like a consumer process.
+    let responder_conn = connect(url).await;
+    let responder = responder_conn.create_channel().await.unwrap();
+    responder
+        .queue_declare(RPC_QUEUE.into(), durable(), FieldTable::default())
+        .await
+        .unwrap();
+    responder
+        .basic_qos(200, BasicQosOptions::default())
+        .await
+        .unwrap();
+    let mut deliveries = responder
+        .basic_consume(
+            RPC_QUEUE.into(),
+            "responder".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let reply_channel = responder.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(delivery)) = deliveries.next().await {
+            if let (Some(to), Some(id)) = (
+                delivery.properties.reply_to(),
+                delivery.properties.correlation_id(),
+            ) {
+                let props = BasicProperties::default().with_correlation_id(id.clone());
+                let _ = reply_channel
+                    .basic_publish(
+                        "".into(),
+                        to.clone(),
+                        BasicPublishOptions::default(),
+                        b"ok",
+                        props,
+                    )
+                    .await;
+            }
+            let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+        }
+    });
+
+    // The requester: one channel with confirms and the direct reply-to consumer.
+    let conn = connect(url).await;
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let pending: Arc<Mutex<HashMap<String, oneshot::Sender<()>>>> = Arc::default();
+    let mut replies = channel
+        .basic_consume(
+            "amq.rabbitmq.reply-to".into(),
+            "replies".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let waiting = pending.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(reply)) = replies.next().await {
+            if let Some(id) = reply.properties.correlation_id() {
+                if let Some(tx) = waiting.lock().unwrap().remove(id.as_str()) {
+                    let _ = tx.send(());
+                }
+            }
+        }
+    });
+    let step: crate::load::Step = Arc::new(move |_| {
+        let (channel, pending) = (channel.clone(), pending.clone());
+        Box::pin(async move {
+            let id = uuid::Uuid::new_v4().to_string();
+            let (tx, rx) = oneshot::channel();
+            pending.lock().unwrap().insert(id.clone(), tx);
+            let props = BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_correlation_id(id.as_str().into())
+                .with_reply_to("amq.rabbitmq.reply-to".into());
+            let confirmed = match channel
+                .basic_publish(
+                    "".into(),
+                    RPC_QUEUE.into(),
+                    BasicPublishOptions::default(),
+                    PAYLOAD,
+                    props,
+                )
+                .await
+            {
+                Ok(confirm) => confirm.await.is_ok_and(|c| c.is_ack()),
+                Err(_) => false,
+            };
+            if confirmed
+                && tokio::time::timeout(Duration::from_secs(5), rx)
+                    .await
+                    .is_ok()
+            {
+                200
+            } else {
+                pending.lock().unwrap().remove(&id);
+                0
+            }
+        })
+    });
+    let figures = crate::load::run(step, concurrency, warmup, duration, &[200]).await;
+    let cleanup = conn.create_channel().await.unwrap();
+    let _ = cleanup
+        .queue_delete(RPC_QUEUE.into(), QueueDeleteOptions::default())
+        .await;
+    let _ = conn.close(200, "done".into()).await;
+    let _ = responder_conn.close(200, "done".into()).await;
+    (figures.per_second, figures.p99_ms)
+}
+
+/// Confirmed persistent publishes per second, many confirms in flight.
+pub async fn publish_pipeline(url: &str, duration: Duration) -> f64 {
+    const IN_FLIGHT: usize = 2_000;
+    let conn = connect(url).await;
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .queue_declare(PIPE_QUEUE.into(), durable(), FieldTable::default())
+        .await
+        .unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let props = BasicProperties::default().with_delivery_mode(2);
+    let mut confirms = FuturesUnordered::new();
+    let mut confirmed = 0u64;
+    let started = Instant::now();
+    while started.elapsed() < duration {
+        while confirms.len() < IN_FLIGHT {
+            let confirm = channel
+                .basic_publish(
+                    "".into(),
+                    PIPE_QUEUE.into(),
+                    BasicPublishOptions::default(),
+                    PAYLOAD,
+                    props.clone(),
+                )
+                .await
+                .expect("publish");
+            confirms.push(confirm);
+        }
+        if let Some(Ok(c)) = confirms.next().await {
+            confirmed += u64::from(c.is_ack());
+        }
+    }
+    while let Some(c) = confirms.next().await {
+        confirmed += u64::from(c.is_ok_and(|c| c.is_ack()));
+    }
+    let rate = confirmed as f64 / started.elapsed().as_secs_f64();
+    let _ = channel
+        .queue_delete(PIPE_QUEUE.into(), QueueDeleteOptions::default())
+        .await;
+    let _ = conn.close(200, "done".into()).await;
+    rate
+}

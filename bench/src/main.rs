@@ -1,0 +1,686 @@
+//! `make bench`: the system's throughput, latency and memory, each figure beside the
+//! broker's own ceiling measured in the same run, written to `bench/RESULTS.md`.
+//!
+//!     bench [--duration S] [--warmup S] [--concurrency N] [--drain-messages N]
+//!           [--scenarios health_check,insert_record,read_full,read_paged,mixed,drain]
+//!
+//! It runs against the stack `scripts/bench` starts (release builds, its own ports and
+//! data), reading that stack's `stack.env` for the admin URLs.
+
+mod ceiling;
+mod load;
+
+use inventory::message::Request;
+use inventory::StudentRecord;
+use load::{Figures, Step};
+use mysql_async::prelude::*;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const PROCESSES: [&str; 5] = [
+    "producer",
+    "consumer-health",
+    "consumer-insert",
+    "consumer-delete",
+    "consumer-read",
+];
+const SEEDED: usize = 10_000;
+
+struct Args {
+    duration: Duration,
+    warmup: Duration,
+    concurrency: usize,
+    drain_messages: usize,
+    scenarios: Vec<String>,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        duration: Duration::from_secs(10),
+        warmup: Duration::from_secs(2),
+        concurrency: 64,
+        drain_messages: 100_000,
+        scenarios: [
+            "health_check",
+            "insert_record",
+            "read_full",
+            "read_paged",
+            "mixed",
+            "drain",
+        ]
+        .map(String::from)
+        .to_vec(),
+    };
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < raw.len() {
+        let value = raw
+            .get(i + 1)
+            .cloned()
+            .unwrap_or_else(|| panic!("{} needs a value", raw[i]));
+        let secs = || Duration::from_secs_f64(value.parse().expect("seconds"));
+        match raw[i].as_str() {
+            "--duration" => args.duration = secs(),
+            "--warmup" => args.warmup = secs(),
+            "--concurrency" => args.concurrency = value.parse().expect("--concurrency N"),
+            "--drain-messages" => args.drain_messages = value.parse().expect("--drain-messages N"),
+            "--scenarios" => args.scenarios = value.split(',').map(str::to_owned).collect(),
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    args
+}
+
+struct Stack {
+    dir: PathBuf,
+    base: String,
+    amqp_url: String,
+    database_url: String,
+}
+
+impl Stack {
+    fn from_env() -> Stack {
+        let dir = PathBuf::from(
+            std::env::var("STACK_DIR").expect("STACK_DIR: run through scripts/bench"),
+        );
+        let env = std::fs::read_to_string(dir.join("stack.env")).expect("stack.env");
+        let var = |name: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("{name} missing from stack.env"))
+                .to_owned()
+        };
+        Stack {
+            base: format!("http://127.0.0.1:{}", var("HTTP_PORT")),
+            amqp_url: format!("{}/%2f", var("TEST_AMQP_ADMIN_URL")),
+            database_url: format!("{}/inventory", var("TEST_MYSQL_ADMIN_URL")),
+            dir,
+        }
+    }
+
+    fn pid(&self, process: &str) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join(format!("run/{process}.pid")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+/// Peak resident memory per process while a scenario runs, sampled every 100 ms.
+struct RssSampler {
+    stop: Arc<AtomicBool>,
+    peaks: Arc<Mutex<BTreeMap<String, u64>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+}
+
+impl RssSampler {
+    fn start(stack: &Stack) -> RssSampler {
+        let pids: Vec<(String, PathBuf)> = PROCESSES
+            .iter()
+            .map(|p| (p.to_string(), stack.dir.join(format!("run/{p}.pid"))))
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let peaks = Arc::new(Mutex::new(BTreeMap::new()));
+        let (s, p) = (stop.clone(), peaks.clone());
+        let task = tokio::spawn(async move {
+            while !s.load(Ordering::Relaxed) {
+                for (name, pidfile) in &pids {
+                    let pid = std::fs::read_to_string(pidfile)
+                        .ok()
+                        .and_then(|t| t.trim().parse().ok());
+                    if let Some(kib) = pid.and_then(rss_kib) {
+                        let mut peaks = p.lock().unwrap();
+                        let peak = peaks.entry(name.clone()).or_insert(0);
+                        *peak = (*peak).max(kib);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        RssSampler { stop, peaks, task }
+    }
+
+    async fn finish(self) -> BTreeMap<String, u64> {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.task.await;
+        self.peaks.lock().unwrap().clone()
+    }
+}
+
+struct Row {
+    scenario: String,
+    figures: Option<Figures>,
+    /// Items per second for scenarios without HTTP latency (drain, ceilings).
+    rate: Option<f64>,
+    rss: BTreeMap<String, u64>,
+    note: String,
+}
+
+async fn seed(database_url: &str, run: &str) -> Vec<String> {
+    let mut conn = mysql_async::Conn::from_url(database_url)
+        .await
+        .expect("database");
+    conn.query_drop("DELETE FROM students")
+        .await
+        .expect("empty the table");
+    let srns: Vec<String> = (0..SEEDED).map(|i| format!("S{run}{i:06}")).collect();
+    for chunk in srns.chunks(1000) {
+        let rows = vec!["(?, ?, ?, NULL)"; chunk.len()].join(", ");
+        let params: Vec<mysql_async::Value> = chunk
+            .iter()
+            .flat_map(|s| [s.as_str().into(), "Seeded Student Name".into(), "A".into()])
+            .collect();
+        conn.exec_drop(
+            format!("INSERT INTO students (srn, name, section, request_id) VALUES {rows}"),
+            params,
+        )
+        .await
+        .expect("seed");
+    }
+    conn.disconnect().await.ok();
+    srns
+}
+
+async fn count_rows(database_url: &str) -> u64 {
+    let mut conn = mysql_async::Conn::from_url(database_url)
+        .await
+        .expect("database");
+    let n: Option<u64> = conn
+        .query_first("SELECT COUNT(*) FROM students")
+        .await
+        .expect("count");
+    conn.disconnect().await.ok();
+    n.unwrap_or(0)
+}
+
+async fn stack_cmd(stack: &Stack, args: &[&str]) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let ok = tokio::process::Command::new(root.join("scripts/stack"))
+        .args(args)
+        .env("STACK_DIR", &stack.dir)
+        .status()
+        .await
+        .expect("scripts/stack")
+        .success();
+    assert!(ok, "scripts/stack {args:?} failed");
+}
+
+/// The drain test: 100,000 inserts already queued, time for consumer-insert to commit them.
+async fn drain(stack: &Stack, run: &str, messages: usize) -> (f64, String) {
+    let pid = stack
+        .pid("consumer-insert")
+        .expect("consumer-insert is running");
+    let _ = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await;
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = count_rows(&stack.database_url).await;
+    let conn = inventory::broker::connect(&stack.amqp_url, "bench-drain")
+        .await
+        .expect("broker");
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .confirm_select(lapin::options::ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let mut confirms = futures_util::stream::FuturesUnordered::new();
+    use futures_util::StreamExt;
+    for i in 0..messages {
+        let record = StudentRecord::new("Drained Student", &format!("D{run}{i:07}"), "D").unwrap();
+        let props = lapin::BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_message_id(format!("drain-{run}-{i}").into());
+        confirms.push(
+            channel
+                .basic_publish(
+                    inventory::topology::EXCHANGE.into(),
+                    "insert_record".into(),
+                    lapin::options::BasicPublishOptions::default(),
+                    &Request::InsertRecord { record }.encode(),
+                    props,
+                )
+                .await
+                .expect("publish"),
+        );
+        if confirms.len() >= 2_000 {
+            confirms.next().await;
+        }
+    }
+    while confirms.next().await.is_some() {}
+    let _ = conn.close(200, "queued".into()).await;
+    let started = Instant::now();
+    stack_cmd(stack, &["start"]).await;
+    let target = before + messages as u64;
+    let deadline = started + Duration::from_secs(600);
+    let mut last = before;
+    while Instant::now() < deadline {
+        last = count_rows(&stack.database_url).await;
+        if last >= target {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let committed = last - before;
+    (
+        committed as f64 / elapsed,
+        format!(
+            "{committed} of {messages} committed in {elapsed:.1} s (includes consumer start-up)"
+        ),
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let args = parse_args();
+    let stack = Stack::from_env();
+    let run = uuid::Uuid::new_v4().simple().to_string()[..5].to_uppercase();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    let wants = |s: &str| args.scenarios.iter().any(|x| x == s);
+    println!(
+        "bench: concurrency {}, {:?} per scenario after {:?} warm-up",
+        args.concurrency, args.duration, args.warmup
+    );
+
+    // The ceiling first, while the machine is as quiet as it will be.
+    println!("bench: raw request-reply ceiling");
+    let (rpc, rpc_p99) = ceiling::request_reply(
+        &stack.amqp_url,
+        args.concurrency,
+        args.warmup,
+        args.duration,
+    )
+    .await;
+    rows.push(Row {
+        scenario: "ceiling: raw request-reply".into(),
+        figures: None,
+        rate: Some(rpc),
+        rss: BTreeMap::new(),
+        note: format!("p99 {rpc_p99:.2} ms"),
+    });
+    println!("bench: raw publish-with-confirms ceiling");
+    let publish = ceiling::publish_pipeline(&stack.amqp_url, args.duration).await;
+    rows.push(Row {
+        scenario: "ceiling: raw confirmed publishes".into(),
+        figures: None,
+        rate: Some(publish),
+        rss: BTreeMap::new(),
+        note: String::new(),
+    });
+
+    let srns = Arc::new(seed(&stack.database_url, &run).await);
+    let scenario = |name: &str, step: Step, expected: &'static [u16]| {
+        let (http_concurrency, warmup, duration) = (args.concurrency, args.warmup, args.duration);
+        let name = name.to_owned();
+        let sampler = RssSampler::start(&stack);
+        async move {
+            println!("bench: {name}");
+            let figures = load::run(step, http_concurrency, warmup, duration, expected).await;
+            Row {
+                scenario: name,
+                figures: Some(figures),
+                rate: None,
+                rss: sampler.finish().await,
+                note: String::new(),
+            }
+        }
+    };
+    let get = {
+        let (http, base) = (http.clone(), stack.base.clone());
+        move |path: String| {
+            let (http, base) = (http.clone(), base.clone());
+            async move {
+                http.get(format!("{base}{path}"))
+                    .send()
+                    .await
+                    .map_or(0, |r| r.status().as_u16())
+            }
+        }
+    };
+
+    if wants("health_check") {
+        let get = get.clone();
+        rows.push(
+            scenario(
+                "health_check",
+                Arc::new(move |_| Box::pin(get("/health_check?message=bench".into()))),
+                &[200],
+            )
+            .await,
+        );
+    }
+    let insert = {
+        let (http, base, run) = (http.clone(), stack.base.clone(), run.clone());
+        move |n: u64, tag: &'static str| {
+            let (http, base) = (http.clone(), base.clone());
+            let srn = format!("{tag}{run}{n:08}");
+            async move {
+                let body = serde_json::json!({"Name": "Bench Student", "SRN": srn, "Section": "B"});
+                http.post(format!("{base}/insert_record"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_or(0, |r| r.status().as_u16())
+            }
+        }
+    };
+    if wants("insert_record") {
+        let insert = insert.clone();
+        rows.push(
+            scenario(
+                "insert_record",
+                Arc::new(move |n| Box::pin(insert(n, "I"))),
+                &[201],
+            )
+            .await,
+        );
+    }
+    if wants("read_full") {
+        // Inserts above added rows: back to exactly the seeded 10,000.
+        seed(&stack.database_url, &run).await;
+        let get = get.clone();
+        let mut row = scenario(
+            "read_full (10,000 records)",
+            Arc::new(move |_| Box::pin(get("/read_database".into()))),
+            &[200],
+        )
+        .await;
+        row.note = format!("{SEEDED} records per response");
+        rows.push(row);
+    }
+    if wants("read_paged") {
+        let (get, srns) = (get.clone(), srns.clone());
+        rows.push(
+            scenario(
+                "read_paged (limit=100)",
+                Arc::new(move |n| {
+                    let after = &srns[(n as usize * 7919) % (SEEDED - 100)];
+                    Box::pin(get(format!("/read_database?limit=100&after={after}")))
+                }),
+                &[200],
+            )
+            .await,
+        );
+    }
+    if wants("mixed") {
+        let inserted = Arc::new(Mutex::new(Vec::<String>::new()));
+        let (get, srns, http, base, run) = (
+            get.clone(),
+            srns.clone(),
+            http.clone(),
+            stack.base.clone(),
+            run.clone(),
+        );
+        let mut row = scenario(
+            "mixed (70% read, 25% insert, 5% delete)",
+            Arc::new(move |n| {
+                let (get, http, base, inserted) =
+                    (get.clone(), http.clone(), base.clone(), inserted.clone());
+                let pick = n % 20;
+                let after = srns[(n as usize * 7919) % (SEEDED - 100)].clone();
+                let srn = format!("M{run}{n:08}");
+                Box::pin(async move {
+                    if pick < 14 {
+                        get(format!("/read_database?limit=100&after={after}")).await
+                    } else if pick < 19 {
+                        let body = serde_json::json!({"Name": "Mixed", "SRN": srn, "Section": "M"});
+                        let status = http
+                            .post(format!("{base}/insert_record"))
+                            .json(&body)
+                            .send()
+                            .await
+                            .map_or(0, |r| r.status().as_u16());
+                        if status == 201 {
+                            inserted.lock().unwrap().push(srn);
+                        }
+                        status
+                    } else {
+                        let victim = inserted.lock().unwrap().pop();
+                        match victim {
+                            Some(srn) => get(format!("/delete_record/{srn}")).await,
+                            None => get(format!("/read_database?limit=100&after={after}")).await,
+                        }
+                    }
+                })
+            }),
+            &[200, 201],
+        )
+        .await;
+        row.note = "reads are paged (limit=100)".into();
+        rows.push(row);
+    }
+    if wants("drain") {
+        println!("bench: drain of {} queued inserts", args.drain_messages);
+        let sampler = RssSampler::start(&stack);
+        let (rate, note) = drain(&stack, &run, args.drain_messages).await;
+        rows.push(Row {
+            scenario: format!("drain ({} queued inserts)", args.drain_messages),
+            figures: None,
+            rate: Some(rate),
+            rss: sampler.finish().await,
+            note,
+        });
+    }
+
+    let report = report(&args, &rows, rpc, publish).await;
+    println!("{report}");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
+    std::fs::write(&path, report).expect("write RESULTS.md");
+    println!("bench: wrote {}", path.display());
+}
+
+async fn command_line(cmd: &str, args: &[&str]) -> String {
+    match tokio::process::Command::new(cmd).args(args).output().await {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        Err(_) => "unknown".into(),
+    }
+}
+
+fn mib(kib: Option<&u64>) -> String {
+    kib.map_or("-".into(), |k| format!("{:.1}", *k as f64 / 1024.0))
+}
+
+async fn report(args: &Args, rows: &[Row], rpc: f64, publish: f64) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map_or("unknown", |m| m.trim_start_matches([' ', '\t', ':']));
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal"))
+        .unwrap_or("MemTotal: unknown")
+        .to_owned();
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmark results\n");
+    let _ = writeln!(out, "Written by `make bench` (`bench/`); every figure below comes from one run. Do not edit by hand.\n");
+    let _ = writeln!(
+        out,
+        "- machine: {} cores, {}, {}",
+        command_line("nproc", &[]).await,
+        memory
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" "),
+        cpu
+    );
+    let _ = writeln!(
+        out,
+        "- versions: {}; {}; RabbitMQ {}; MariaDB {}",
+        command_line("rustc", &["-V"]).await,
+        command_line("uname", &["-sr"]).await,
+        command_line("dpkg-query", &["-W", "-f=${Version}", "rabbitmq-server"]).await,
+        command_line("dpkg-query", &["-W", "-f=${Version}", "mariadb-server"]).await
+    );
+    let _ = writeln!(out, "- everything on this one machine: broker, database, the five release binaries and the load generator");
+    let _ = writeln!(out, "- command: `make bench` (`bench --duration {} --warmup {} --concurrency {} --drain-messages {}`)\n",
+        args.duration.as_secs_f64(), args.warmup.as_secs_f64(), args.concurrency, args.drain_messages);
+    let _ = writeln!(out, "| scenario | ok/s | ratio to ceiling | p50 ms | p90 ms | p99 ms | max ms | answers | peak RSS MiB (producer / health / insert / delete / read) | note |");
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"
+    );
+    for row in rows {
+        let rate = row
+            .figures
+            .as_ref()
+            .map_or(row.rate.unwrap_or(0.0), |f| f.per_second);
+        let ceiling = if row.scenario.starts_with("drain") {
+            Some(publish)
+        } else if row.scenario.starts_with("ceiling") {
+            None
+        } else {
+            Some(rpc)
+        };
+        let ratio = ceiling.map_or("-".into(), |c| format!("{:.2}", rate / c));
+        let (p50, p90, p99, max, answers) = match &row.figures {
+            Some(f) => (
+                format!("{:.2}", f.p50_ms),
+                format!("{:.2}", f.p90_ms),
+                format!("{:.2}", f.p99_ms),
+                format!("{:.1}", f.max_ms),
+                f.statuses
+                    .iter()
+                    .map(|(s, n)| {
+                        if *s == 0 {
+                            format!("transport error: {n}")
+                        } else {
+                            format!("{s}: {n}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        let rss = if row.rss.is_empty() {
+            "-".into()
+        } else {
+            PROCESSES
+                .iter()
+                .map(|p| mib(row.rss.get(*p)))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {ratio} | {p50} | {p90} | {p99} | {max} | {answers} | {rss} | {} |",
+            row.scenario, rate, row.note
+        );
+    }
+    let _ = writeln!(out, "\nRatios: `health_check`, `insert_record` and the reads against the raw request-reply ceiling; the drain against the raw confirmed-publish ceiling.\n");
+
+    // Targets, judged from the figures above.
+    let find = |prefix: &str| rows.iter().find(|r| r.scenario.starts_with(prefix));
+    let mut targets = String::new();
+    let mut check = |what: &str, ok: Option<bool>, got: String| {
+        let mark = match ok {
+            Some(true) => "✅",
+            Some(false) => "❌",
+            None => "not run",
+        };
+        let _ = writeln!(targets, "| {what} | {got} | {mark} |");
+    };
+    let insert = find("insert_record").and_then(|r| r.figures.clone());
+    check(
+        "insert_record ≥ 8,000 req/s",
+        insert.as_ref().map(|f| f.per_second >= 8000.0),
+        insert
+            .as_ref()
+            .map_or("-".into(), |f| format!("{:.0}/s", f.per_second)),
+    );
+    check(
+        "insert_record p99 < 25 ms",
+        insert.as_ref().map(|f| f.p99_ms < 25.0),
+        insert
+            .as_ref()
+            .map_or("-".into(), |f| format!("{:.2} ms", f.p99_ms)),
+    );
+    check(
+        "insert_record ≥ 0.4 of request-reply ceiling",
+        insert.as_ref().map(|f| f.per_second / rpc >= 0.4),
+        insert
+            .as_ref()
+            .map_or("-".into(), |f| format!("{:.2}", f.per_second / rpc)),
+    );
+    let health = find("health_check").and_then(|r| r.figures.clone());
+    check(
+        "health_check ≥ 0.5 of request-reply ceiling",
+        health.as_ref().map(|f| f.per_second / rpc >= 0.5),
+        health
+            .as_ref()
+            .map_or("-".into(), |f| format!("{:.2}", f.per_second / rpc)),
+    );
+    let full = find("read_full").and_then(|r| r.figures.clone());
+    check(
+        "read_full (10,000 records) p50 < 50 ms",
+        full.as_ref().map(|f| f.p50_ms < 50.0),
+        full.as_ref()
+            .map_or("-".into(), |f| format!("{:.2} ms", f.p50_ms)),
+    );
+    let paged = find("read_paged").and_then(|r| r.figures.clone());
+    check(
+        "read_paged ≥ 3,000 req/s",
+        paged.as_ref().map(|f| f.per_second >= 3000.0),
+        paged
+            .as_ref()
+            .map_or("-".into(), |f| format!("{:.0}/s", f.per_second)),
+    );
+    let drain = find("drain").and_then(|r| r.rate);
+    check(
+        "drain ≥ 50,000 inserts/s",
+        drain.map(|r| r >= 50_000.0),
+        drain.map_or("-".into(), |r| format!("{r:.0}/s")),
+    );
+    let peak = |p: &str| rows.iter().filter_map(|r| r.rss.get(p)).max().copied();
+    let producer = peak("producer");
+    check(
+        "producer RSS < 40 MB",
+        producer.map(|k| (k as f64) < 40.0 * 1000.0),
+        mib(producer.as_ref()) + " MiB",
+    );
+    let consumers = [
+        "consumer-health",
+        "consumer-insert",
+        "consumer-delete",
+        "consumer-read",
+    ]
+    .iter()
+    .filter_map(|p| peak(p))
+    .max();
+    check(
+        "each consumer RSS < 20 MB",
+        consumers.map(|k| (k as f64) < 20.0 * 1000.0),
+        mib(consumers.as_ref()) + " MiB (largest)",
+    );
+    let _ = writeln!(
+        out,
+        "## Targets\n\n| target | measured | |\n| --- | --- | --- |\n{targets}"
+    );
+    let _ = writeln!(out, "## Reading\n");
+    let _ = writeln!(out, "See the notes on the issue and the README's Benchmarks section for the profile-backed reading of where the time goes; this file holds only measured figures.");
+    out
+}
