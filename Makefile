@@ -1,6 +1,6 @@
 # The README's commands. Everything runs on a fresh Debian machine as root: the scripts
 # install RabbitMQ and MariaDB from Debian packages when they are missing.
-.PHONY: run up down status test chaos bench lint
+.PHONY: run up down status test chaos cluster-test bench lint
 
 ## make run: start everything in the foreground; Ctrl-C stops it all
 run:
@@ -24,6 +24,10 @@ test:
 ## make chaos: the fault-injection suite alone (make test runs it too)
 chaos:
 	scripts/chaos
+
+## make cluster-test: three RabbitMQ nodes, quorum queues, replicas, node losses
+cluster-test:
+	scripts/cluster-test
 
 ## make bench: throughput, latency and memory beside the broker's ceiling -> bench/RESULTS.md
 bench:

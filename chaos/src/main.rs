@@ -35,6 +35,8 @@ struct Config {
     http_port: u16,
     clients: usize,
     consumer_kills: usize,
+    /// `--cluster`: the faults are broker node losses on a three-node cluster.
+    cluster: bool,
 }
 
 impl Config {
@@ -52,6 +54,7 @@ impl Config {
             consumer_kills: var("CHAOS_CONSUMER_KILLS", "3")
                 .parse()
                 .expect("CHAOS_CONSUMER_KILLS"),
+            cluster: std::env::args().any(|a| a == "--cluster"),
             root,
         }
     }
@@ -80,6 +83,18 @@ async fn stack(config: &Config, args: &[&str]) {
         .await
         .expect("run scripts/stack");
     assert!(status.success(), "scripts/stack {args:?} failed");
+}
+
+/// Runs `scripts/stack ARGS` and returns what it printed.
+async fn stack_output(config: &Config, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(config.root.join("scripts/stack"))
+        .args(args)
+        .env("STACK_DIR", &config.dir)
+        .output()
+        .await
+        .expect("run scripts/stack");
+    assert!(out.status.success(), "scripts/stack {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn pid_of(config: &Config, binary: &str) -> Option<i32> {
@@ -112,7 +127,8 @@ struct Stats {
     attempted: Mutex<HashSet<String>>,
     acknowledged: Mutex<HashSet<String>>,
     gave_up: Mutex<Vec<String>>,
-    last_success: Mutex<Option<Instant>>,
+    /// When each acknowledgement arrived, to time recovery after a fault.
+    successes: Mutex<Vec<Instant>>,
 }
 
 impl Stats {
@@ -148,7 +164,7 @@ async fn client(id: usize, run: String, url: String, stats: Arc<Stats>, stop: Ar
             stats.count(outcome);
             if acknowledged {
                 stats.acknowledged.lock().unwrap().insert(srn.clone());
-                *stats.last_success.lock().unwrap() = Some(Instant::now());
+                stats.successes.lock().unwrap().push(Instant::now());
                 break;
             }
             if stop.load(Ordering::Relaxed) {
@@ -167,18 +183,26 @@ fn log(started: Instant, what: &str) {
     println!("[chaos {:>6.1}s] {what}", started.elapsed().as_secs_f64());
 }
 
-/// Waits until a client is acknowledged after `since`; returns how long that took.
+/// How long after `since` the first acknowledgement came (waiting for it if need be).
 async fn first_success_after(stats: &Stats, since: Instant) -> Option<Duration> {
     let deadline = since + RECOVERY_LIMIT * 3;
-    while Instant::now() < deadline {
-        if let Some(t) = *stats.last_success.lock().unwrap() {
-            if t > since {
-                return Some(t - since);
-            }
+    loop {
+        let first = stats
+            .successes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| **t > since)
+            .min()
+            .copied();
+        if let Some(t) = first {
+            return Some(t - since);
+        }
+        if Instant::now() > deadline {
+            return None;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    None
 }
 
 async fn dead_letter_count(config: &Config) -> u64 {
@@ -224,26 +248,14 @@ async fn main() -> ExitCode {
     result
 }
 
-async fn run(config: &Config, started: Instant, database_url: &str) -> ExitCode {
-    let run_tag = uuid::Uuid::new_v4().simple().to_string()[..5].to_uppercase();
-    let stats = Arc::new(Stats::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let url = format!("{}/insert_record", config.base_url());
-    let clients: Vec<_> = (0..config.clients)
-        .map(|id| {
-            tokio::spawn(client(
-                id,
-                run_tag.clone(),
-                url.clone(),
-                stats.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
-    log(started, &format!("{} clients inserting", config.clients));
+/// The single-node faults: consumer kills, broker restart, database outage, producer
+/// kill and graceful stops. Returns the broker's and the database's recovery times.
+async fn single_node_faults(
+    config: &Config,
+    started: Instant,
+    stats: &Stats,
+) -> (Option<Duration>, Option<Duration>) {
     let pause = |secs: u64| tokio::time::sleep(Duration::from_secs(secs));
-    pause(3).await;
-
     for i in 1..=config.consumer_kills {
         log(
             started,
@@ -262,7 +274,7 @@ async fn run(config: &Config, started: Instant, database_url: &str) -> ExitCode 
     // Timed from the start command: includes the broker's own boot (about 6 s here).
     let broker_starting = Instant::now();
     stack(config, &["infra"]).await;
-    let broker_recovery = first_success_after(&stats, broker_starting).await;
+    let broker_recovery = first_success_after(stats, broker_starting).await;
     log(
         started,
         &format!("first 2xx after RabbitMQ was started: {broker_recovery:?}"),
@@ -275,7 +287,7 @@ async fn run(config: &Config, started: Instant, database_url: &str) -> ExitCode 
     log(started, "starting MariaDB");
     let database_starting = Instant::now();
     stack(config, &["infra"]).await;
-    let database_recovery = first_success_after(&stats, database_starting).await;
+    let database_recovery = first_success_after(stats, database_starting).await;
     log(
         started,
         &format!("first 2xx after MariaDB came back: {database_recovery:?}"),
@@ -297,6 +309,84 @@ async fn run(config: &Config, started: Instant, database_url: &str) -> ExitCode 
     signal(config, "producer", "-TERM").await;
     stack(config, &["start"]).await;
     pause(3).await;
+
+    (broker_recovery, database_recovery)
+}
+
+/// The cluster faults: a consumer replica killed, one broker node stopped, then the
+/// node holding the insert_record queue's leader stopped. Recovery is timed from each
+/// node's stop: the other nodes must go on serving.
+async fn cluster_faults(
+    config: &Config,
+    started: Instant,
+    stats: &Stats,
+) -> (Option<Duration>, Option<Duration>) {
+    let pause = |secs: u64| tokio::time::sleep(Duration::from_secs(secs));
+    log(started, "SIGKILL consumer-insert (one of two replicas)");
+    signal(config, "consumer-insert", "-KILL").await;
+    pause(2).await;
+    stack(config, &["start"]).await;
+    pause(2).await;
+
+    let mut worst: Option<Duration> = Some(Duration::ZERO);
+    for round in ["a follower", "the insert_record leader"] {
+        let leader: usize = stack_output(config, &["queue-leader", "insert_record"])
+            .await
+            .parse()
+            .expect("node index");
+        let victim = if round == "a follower" {
+            leader % 3 + 1
+        } else {
+            leader
+        };
+        log(
+            started,
+            &format!("stopping RabbitMQ node {victim} ({round}; leader is node {leader})"),
+        );
+        let stopped = Instant::now();
+        stack(config, &["stop-rabbitmq-node", &victim.to_string()]).await;
+        let recovery = first_success_after(stats, stopped).await;
+        log(
+            started,
+            &format!("first 2xx after node {victim} stopped: {recovery:?}"),
+        );
+        worst = match (worst, recovery) {
+            (Some(w), Some(r)) => Some(w.max(r)),
+            _ => None,
+        };
+        pause(8).await;
+        log(started, &format!("starting RabbitMQ node {victim} again"));
+        stack(config, &["infra"]).await;
+        pause(5).await;
+    }
+    (worst, Some(Duration::ZERO))
+}
+
+async fn run(config: &Config, started: Instant, database_url: &str) -> ExitCode {
+    let run_tag = uuid::Uuid::new_v4().simple().to_string()[..5].to_uppercase();
+    let stats = Arc::new(Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let url = format!("{}/insert_record", config.base_url());
+    let clients: Vec<_> = (0..config.clients)
+        .map(|id| {
+            tokio::spawn(client(
+                id,
+                run_tag.clone(),
+                url.clone(),
+                stats.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    log(started, &format!("{} clients inserting", config.clients));
+    let pause = |secs: u64| tokio::time::sleep(Duration::from_secs(secs));
+    pause(3).await;
+
+    let (broker_recovery, database_recovery) = if config.cluster {
+        cluster_faults(config, started, &stats).await
+    } else {
+        single_node_faults(config, started, &stats).await
+    };
 
     log(started, "stopping the load; clients finish their last SRN");
     stop.store(true, Ordering::Relaxed);
@@ -341,8 +431,12 @@ async fn run(config: &Config, started: Instant, database_url: &str) -> ExitCode 
     println!("stored, never sent {}", unexpected.len());
     println!("gave up           {}", gave_up.len());
     println!("dead-lettered     {dead_letters}");
-    println!("broker recovery   {broker_recovery:?} from starting RabbitMQ to the next 2xx (limit {RECOVERY_LIMIT:?})");
-    println!("database recovery {database_recovery:?} from starting MariaDB to the next 2xx");
+    if config.cluster {
+        println!("broker recovery   {broker_recovery:?}: worst time from a node's stop to the next 2xx (limit {RECOVERY_LIMIT:?})");
+    } else {
+        println!("broker recovery   {broker_recovery:?} from starting RabbitMQ to the next 2xx (limit {RECOVERY_LIMIT:?})");
+        println!("database recovery {database_recovery:?} from starting MariaDB to the next 2xx");
+    }
 
     let mut broken = Vec::new();
     if !lost.is_empty() {

@@ -6,12 +6,35 @@
 
 use crate::shutdown::Shutdown;
 use lapin::{Connection, ConnectionProperties};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Opens a connection named after the process (shown in the management UI).
-pub async fn connect(url: &str, name: &str) -> Result<Connection, lapin::Error> {
-    let properties = ConnectionProperties::default().with_connection_name(name.into());
-    Connection::connect(url, properties).await
+///
+/// `urls` may list several brokers, comma-separated (a cluster): they are tried in
+/// turn, starting from a different one each call, so reconnects spread over the nodes
+/// and a dead node is skipped. Fails with the last node's error if none answers.
+pub async fn connect(urls: &str, name: &str) -> Result<Connection, lapin::Error> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let urls: Vec<&str> = urls
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect();
+    let start = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut last_error = None;
+    for i in 0..urls.len().max(1) {
+        let url = urls
+            .get((start + i) % urls.len().max(1))
+            .copied()
+            .unwrap_or("");
+        let properties = ConnectionProperties::default().with_connection_name(name.into());
+        match Connection::connect(url, properties).await {
+            Ok(conn) => return Ok(conn),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.expect("at least one attempt was made"))
 }
 
 /// Exponential backoff from 100 ms to 5 s.

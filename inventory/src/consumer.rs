@@ -191,7 +191,7 @@ async fn serve(
 ) -> Result<(), ServeError> {
     let name = op.consumer_name();
     let channel = conn.create_channel().await?;
-    topology::declare_topology(&channel).await?;
+    topology::declare_topology(&channel, settings.queue_type).await?;
     channel
         .basic_qos(settings.prefetch, BasicQosOptions::default())
         .await?;

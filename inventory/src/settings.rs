@@ -1,6 +1,7 @@
 //! The one typed settings struct, read from environment variables with defaults that
 //! work against the local stack (`make run`). `.env.example` lists every variable.
 
+use crate::topology::QueueType;
 use std::env;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -19,12 +20,16 @@ pub struct SettingsError {
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `AMQP_URL`: the broker, `amqp://` or `amqps://`, vhost last (`%2f` is `/`).
+    /// Several, comma-separated, for a cluster: connections go to the first that
+    /// answers, and fail over to the others.
     pub amqp_url: String,
     /// `DATABASE_URL`: `mysql://user:password@host:port/database`.
     pub database_url: String,
     /// `MIGRATION_DATABASE_URL`: an account that may create the table. Unset, the
     /// migration runs as `DATABASE_URL`, which then needs CREATE.
     pub migration_database_url: Option<String>,
+    /// `QUEUE_TYPE`: `classic` (one node) or `quorum` (a cluster).
+    pub queue_type: QueueType,
     /// `HTTP_ADDRESS` / `HTTP_PORT`: where the producer listens (port 0: any free port).
     pub http_address: IpAddr,
     pub http_port: u16,
@@ -61,6 +66,7 @@ impl Default for Settings {
             amqp_url: "amqp://127.0.0.1:5672/%2f".into(),
             database_url: "mysql://127.0.0.1:3306/inventory".into(),
             migration_database_url: None,
+            queue_type: QueueType::Classic,
             http_address: IpAddr::from([127, 0, 0, 1]),
             http_port: 8000,
             reply_timeout: Duration::from_millis(5_000),
@@ -96,6 +102,7 @@ impl Settings {
             database_url: text("DATABASE_URL", d.database_url),
             migration_database_url: lookup("MIGRATION_DATABASE_URL")
                 .filter(|u| !u.trim().is_empty()),
+            queue_type: parsed(&lookup, "QUEUE_TYPE")?.unwrap_or(d.queue_type),
             http_address: parsed(&lookup, "HTTP_ADDRESS")?.unwrap_or(d.http_address),
             http_port: parsed(&lookup, "HTTP_PORT")?.unwrap_or(d.http_port),
             reply_timeout: ms("REPLY_TIMEOUT_MS", d.reply_timeout)?,
@@ -111,9 +118,13 @@ impl Settings {
         })
     }
 
-    /// The broker URL with any password replaced, for log lines.
+    /// The broker URL(s) with any password replaced, for log lines.
     pub fn amqp_url_redacted(&self) -> String {
-        redact(&self.amqp_url)
+        self.amqp_url
+            .split(',')
+            .map(|u| redact(u.trim()))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// The database URL with any password replaced, for log lines.
@@ -213,6 +224,12 @@ mod tests {
         assert_eq!(err.name, "HTTP_PORT");
         let err = from(&[("DB_POOL_MAX", "0")]).unwrap_err();
         assert_eq!(err.name, "DB_POOL_MAX");
+        let err = from(&[("QUEUE_TYPE", "stream")]).unwrap_err();
+        assert_eq!(err.name, "QUEUE_TYPE");
+        assert_eq!(
+            from(&[("QUEUE_TYPE", "Quorum")]).unwrap().queue_type,
+            QueueType::Quorum
+        );
     }
 
     #[test]
@@ -222,5 +239,10 @@ mod tests {
             "amqp://user:***@host:5672/%2f"
         );
         assert_eq!(redact("amqp://host/%2f"), "amqp://host/%2f");
+        let s = from(&[("AMQP_URL", "amqp://a:x@h1/%2f, amqp://a:y@h2/%2f")]).unwrap();
+        assert_eq!(
+            s.amqp_url_redacted(),
+            "amqp://a:***@h1/%2f,amqp://a:***@h2/%2f"
+        );
     }
 }

@@ -183,13 +183,13 @@ impl RecordStore {
         }
         let mut conn = self.conn().await?;
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
-        // `ON DUPLICATE KEY UPDATE srn = srn` skips taken SRNs without IGNORE's habit of
-        // turning every other error into a warning.
+        // IGNORE skips taken SRNs with only the INSERT privilege (ON DUPLICATE KEY UPDATE
+        // would need UPDATE, which the insert account does not hold). IGNORE also turns
+        // other errors into warnings; validated records cannot cause those, and each
+        // stored row is compared with what was sent below.
         let rows = vec!["(?, ?, ?, ?)"; batch.len()].join(", ");
-        let insert = format!(
-            "INSERT INTO students (srn, name, section, request_id) VALUES {rows} \
-             ON DUPLICATE KEY UPDATE srn = srn"
-        );
+        let insert =
+            format!("INSERT IGNORE INTO students (srn, name, section, request_id) VALUES {rows}");
         let params: Vec<mysql_async::Value> = batch
             .iter()
             .flat_map(|(r, id)| {
@@ -216,11 +216,15 @@ impl RecordStore {
             .map(|(record, id)| match stored.get(record.srn.as_str()) {
                 Some((srn, name, section, stored_id)) => {
                     let row = row_to_record(srn.clone(), name.clone(), section.clone())?;
-                    Ok(if same_request(stored_id.as_deref(), id.as_deref()) {
-                        InsertOutcome::Inserted(row)
+                    if !same_request(stored_id.as_deref(), id.as_deref()) {
+                        Ok(InsertOutcome::AlreadyExists(row))
+                    } else if row == *record {
+                        Ok(InsertOutcome::Inserted(row))
                     } else {
-                        InsertOutcome::AlreadyExists(row)
-                    })
+                        Err(StoreError::Refused(format!(
+                            "SRN {srn} was stored differently from what was sent"
+                        )))
+                    }
                 }
                 // Deleted by another consumer between our INSERT and SELECT: retry.
                 None => Err(StoreError::Unavailable(

@@ -74,10 +74,40 @@ impl fmt::Display for Operation {
     }
 }
 
+/// What kind of queues to declare: `classic` for a single node, `quorum` (replicated
+/// with Raft across a cluster) for several. All processes of a deployment must agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueType {
+    #[default]
+    Classic,
+    Quorum,
+}
+
+impl std::str::FromStr for QueueType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "classic" => Ok(QueueType::Classic),
+            "quorum" => Ok(QueueType::Quorum),
+            other => Err(format!(
+                "{other:?} is not a queue type: use classic or quorum"
+            )),
+        }
+    }
+}
+
+/// Deliveries of one message on a quorum queue before the broker dead-letters it: a
+/// message that crashes every consumer it reaches stops after this many.
+pub const QUORUM_DELIVERY_LIMIT: i64 = 10;
+
 /// Declares the exchange, the four queues and their bindings, and the dead-letter path.
 ///
 /// Fails if the broker refuses (for example a queue exists with other arguments).
-pub async fn declare_topology(channel: &Channel) -> Result<(), lapin::Error> {
+pub async fn declare_topology(
+    channel: &Channel,
+    queue_type: QueueType,
+) -> Result<(), lapin::Error> {
     let durable_exchange = ExchangeDeclareOptions {
         durable: true,
         ..ExchangeDeclareOptions::default()
@@ -98,7 +128,7 @@ pub async fn declare_topology(channel: &Channel) -> Result<(), lapin::Error> {
         .queue_declare(
             DEAD_LETTER_QUEUE.into(),
             durable_queue,
-            FieldTable::default(),
+            queue_arguments(queue_type, false),
         )
         .await?;
     channel
@@ -120,7 +150,11 @@ pub async fn declare_topology(channel: &Channel) -> Result<(), lapin::Error> {
         .await?;
     for op in Operation::ALL {
         channel
-            .queue_declare(op.queue().into(), durable_queue, queue_arguments())
+            .queue_declare(
+                op.queue().into(),
+                durable_queue,
+                queue_arguments(queue_type, op.is_write()),
+            )
             .await?;
         channel
             .queue_bind(
@@ -135,13 +169,39 @@ pub async fn declare_topology(channel: &Channel) -> Result<(), lapin::Error> {
     Ok(())
 }
 
-/// Arguments of the four work queues: none. Messages the broker itself rejects from the
-/// write queues reach the dead-letter exchange through a policy the operator sets
-/// ([`DEAD_LETTER_POLICY_PATTERN`]), not an `x-dead-letter-exchange` argument: declaring
-/// that argument needs read permission on the queue, which would force every service's
-/// broker user to read every queue.
-fn queue_arguments() -> FieldTable {
-    FieldTable::default()
+/// Queue arguments. Classic queues get none (an explicit `x-queue-type: classic` would
+/// clash with queues declared before). Quorum queues get their type, and the write
+/// queues an explicit delivery limit with at-least-once dead-lettering, so a poison
+/// message is moved, never dropped.
+///
+/// No `x-dead-letter-exchange` here: declaring it needs read permission on the queue,
+/// which would force every service's broker user to read every queue. The operator's
+/// policy ([`DEAD_LETTER_POLICY_PATTERN`]) names the exchange instead.
+fn queue_arguments(queue_type: QueueType, write: bool) -> FieldTable {
+    let mut args = FieldTable::default();
+    if queue_type == QueueType::Quorum {
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        if write {
+            args.insert(
+                "x-delivery-limit".into(),
+                AMQPValue::LongLongInt(QUORUM_DELIVERY_LIMIT),
+            );
+            args.insert(
+                "x-dead-letter-strategy".into(),
+                AMQPValue::LongString("at-least-once".into()),
+            );
+            // at-least-once dead-lettering requires publishers to be refused, not old
+            // messages dropped, when a queue is full.
+            args.insert(
+                "x-overflow".into(),
+                AMQPValue::LongString("reject-publish".into()),
+            );
+        }
+    }
+    args
 }
 
 /// The queues the dead-letter policy applies to. Only writes: expired health checks and

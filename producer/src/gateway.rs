@@ -80,6 +80,7 @@ struct Inner {
     max_in_flight: usize,
     publish_timeout: Duration,
     reply_timeout: Duration,
+    queue_type: topology::QueueType,
 }
 
 /// Cheap to clone; all clones share one connection.
@@ -126,6 +127,7 @@ impl Gateway {
                 max_in_flight: settings.max_in_flight,
                 publish_timeout: settings.publish_timeout,
                 reply_timeout: settings.reply_timeout,
+                queue_type: settings.queue_type,
             }),
         };
         tokio::spawn(gateway.clone().supervise(settings.clone(), shutdown));
@@ -328,7 +330,7 @@ impl Gateway {
         backoff: &mut Backoff,
     ) -> Result<(), SessionError> {
         let channel = conn.create_channel().await?;
-        topology::declare_topology(&channel).await?;
+        topology::declare_topology(&channel, self.inner.queue_type).await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;

@@ -266,14 +266,9 @@ impl<'r> FromData<'r> for Body {
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         let limit = req.rocket().state::<BodyLimit>().map_or(64 * 1024, |l| l.0);
-        let read = match data.open(limit.bytes()).into_bytes().await {
-            Ok(bytes) if bytes.is_complete() => {
-                Fields::from_body(req.content_type(), &bytes.into_inner()).await
-            }
-            Ok(_) => Err(ApiError::PayloadTooLarge(limit)),
-            Err(e) => Err(ApiError::BadRequest(format!(
-                "request body could not be read: {e}"
-            ))),
+        let read = match read_capped(data, limit).await {
+            Ok(bytes) => Fields::from_body(req.content_type(), &bytes).await,
+            Err(e) => Err(e),
         };
         let is_json = req
             .content_type()
@@ -283,6 +278,31 @@ impl<'r> FromData<'r> for Body {
             is_json,
         })
     }
+}
+
+/// Most of an oversized body read (and dropped) before answering 413. Answering while
+/// the client is still sending makes the connection close under it, and many clients
+/// then report a reset instead of the 413; past this much, closing is the lesser evil.
+const DRAIN_MAX: u64 = 8 * 1024 * 1024;
+
+/// Reads at most `limit` bytes of body; a longer body is `PayloadTooLarge`, after
+/// reading the rest (up to [`DRAIN_MAX`]) so that the client gets to read the answer.
+async fn read_capped(data: Data<'_>, limit: u64) -> Result<Vec<u8>, ApiError> {
+    use tokio::io::AsyncReadExt;
+    let unreadable =
+        |e: std::io::Error| ApiError::BadRequest(format!("request body could not be read: {e}"));
+    let mut stream = data.open(DRAIN_MAX.max(limit + 1).bytes());
+    let mut body = Vec::new();
+    (&mut stream)
+        .take(limit + 1)
+        .read_to_end(&mut body)
+        .await
+        .map_err(unreadable)?;
+    if body.len() as u64 > limit {
+        let _ = tokio::io::copy(&mut stream, &mut tokio::io::sink()).await;
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    Ok(body)
 }
 
 /// The query string read into [`Fields`], or why it could not be.

@@ -172,3 +172,39 @@ async fn dead_letters_can_be_inspected_and_replayed_to_their_queue() {
         .is_empty());
     let _ = conn.close(200, "done".into()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_decides_each_row_like_a_single_insert() {
+    let app = spawn_app().await;
+    let store = app.store().await;
+    let taken = StudentRecord::new("Taken", &unique_srn(), "A").unwrap();
+    store.insert(&taken, Some("earlier")).await.unwrap();
+    let fresh = StudentRecord::new("Fresh", &unique_srn(), "B").unwrap();
+    let twin = StudentRecord {
+        name: "Twin".into(),
+        ..fresh.clone()
+    };
+    let batch = vec![
+        (fresh.clone(), Some("r1".to_owned())),
+        (twin.clone(), Some("r2".to_owned())), // same SRN later in the batch
+        (taken.clone(), Some("r3".to_owned())), // stored before the batch
+        (taken.clone(), Some("earlier".to_owned())), // a redelivery of the earlier insert
+    ];
+
+    let outcomes = store.insert_batch(&batch).await.unwrap();
+
+    assert_eq!(
+        outcomes,
+        vec![
+            InsertOutcome::Inserted(fresh.clone()),
+            InsertOutcome::AlreadyExists(fresh.clone()),
+            InsertOutcome::AlreadyExists(taken.clone()),
+            InsertOutcome::Inserted(taken.clone()),
+        ]
+    );
+    let mut stored = app.srns_in_database().await;
+    stored.sort();
+    let mut expected = vec![fresh.srn.to_string(), taken.srn.to_string()];
+    expected.sort();
+    assert_eq!(stored, expected);
+}

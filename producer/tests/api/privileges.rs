@@ -75,6 +75,40 @@ async fn each_consumer_account_holds_only_what_its_operation_needs() {
 }
 
 #[tokio::test]
+async fn the_insert_account_can_commit_batches() {
+    let migrator =
+        RecordStore::new(&var("MIGRATION_DATABASE_URL"), 1, Duration::from_secs(5)).unwrap();
+    migrator.migrate().await.unwrap();
+    migrator.close().await;
+    let store = RecordStore::new(
+        &var("DATABASE_URL_CONSUMER_INSERT"),
+        1,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let srn = format!("PRIVB{}", &uuid::Uuid::new_v4().simple().to_string()[..8]).to_uppercase();
+    let record = inventory::StudentRecord::new("Batch", &srn, "B").unwrap();
+    let batch = vec![
+        (record.clone(), Some("b1".to_owned())),
+        (record.clone(), Some("b2".to_owned())),
+    ];
+
+    let outcomes = store
+        .insert_batch(&batch)
+        .await
+        .expect("a batch needs only INSERT and SELECT");
+
+    assert_eq!(
+        outcomes,
+        vec![
+            inventory::store::InsertOutcome::Inserted(record.clone()),
+            inventory::store::InsertOutcome::AlreadyExists(record)
+        ]
+    );
+    store.close().await;
+}
+
+#[tokio::test]
 async fn each_broker_user_reads_only_its_own_queue() {
     for (user_var, own, foreign) in [
         (
@@ -97,7 +131,7 @@ async fn each_broker_user_reads_only_its_own_queue() {
             .await
             .unwrap();
         let channel = conn.create_channel().await.unwrap();
-        topology::declare_topology(&channel)
+        topology::declare_topology(&channel, Default::default())
             .await
             .expect("every service may declare the topology");
         let refused = channel
