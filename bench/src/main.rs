@@ -681,6 +681,9 @@ async fn report(args: &Args, rows: &[Row], rpc: f64, publish: f64) -> String {
         "## Targets\n\n| target | measured | |\n| --- | --- | --- |\n{targets}"
     );
     let _ = writeln!(out, "## Reading\n");
-    let _ = writeln!(out, "See the notes on the issue and the README's Benchmarks section for the profile-backed reading of where the time goes; this file holds only measured figures.");
+    let _ = writeln!(
+        out,
+        "Where the time goes, read against these figures: [READING.md](READING.md)."
+    );
     out
 }

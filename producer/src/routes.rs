@@ -254,11 +254,22 @@ pub fn record_from(mut fields: Fields) -> Result<StudentRecord, ApiError> {
             detail: format!("{RECORD_FIELDS} are required (JSON body, form, or query parameters)"),
         });
     }
-    let name = fields.require_text("Name", &[], false)?;
-    let srn = fields.require_text("SRN", &[], false)?;
-    let section = fields.require_text("Section", &[], true)?;
+    let name = fields.take_text("Name", &[], false)?;
+    let srn = fields.take_text("SRN", &[], false)?;
+    let section = fields.take_text("Section", &[], true)?;
+    // An unknown field first: `Sectoin` is more likely a typo than a second mistake.
     fields.reject_unknown(RECORD_FIELDS)?;
-    Ok(StudentRecord::new(&name, &srn, &section)?)
+    let required = |value: Option<String>, field: &str| {
+        value.ok_or_else(|| ApiError::InvalidField {
+            field: field.into(),
+            detail: format!("{field} is required"),
+        })
+    };
+    Ok(StudentRecord::new(
+        &required(name, "Name")?,
+        &required(srn, "SRN")?,
+        &required(section, "Section")?,
+    )?)
 }
 
 pub async fn insert(gateway: &Gateway, record: StudentRecord) -> ApiResult {
