@@ -33,6 +33,8 @@ cluster-test:
 bench:
 	scripts/bench
 
+## make lint: formatting, clippy, and cargo deny over the dependency tree
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
+	scripts/deny

@@ -5,11 +5,13 @@
 //! only then acked in `dead_letters`, so a failure in between leaves a copy, never none.
 
 use crate::topology::{self, Operation};
+
+use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{BasicProperties, Channel};
+use lapin::{Acker, BasicProperties, Channel};
 
 /// One dead letter as an operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,25 +47,33 @@ fn describe(props: &BasicProperties, data: &[u8]) -> DeadLetter {
 /// Fails on a broker error.
 pub async fn inspect(channel: &Channel, limit: usize) -> Result<Vec<DeadLetter>, lapin::Error> {
     let mut seen = Vec::new();
-    let mut tags = Vec::new();
+    let mut held = Vec::new();
     while seen.len() < limit {
-        let Some(message) = channel
-            .basic_get(
-                topology::DEAD_LETTER_QUEUE.into(),
-                BasicGetOptions { no_ack: false },
-            )
-            .await?
-        else {
+        let Some(delivery) = next(channel).await? else {
             break;
         };
-        seen.push(describe(
-            &message.delivery.properties,
-            &message.delivery.data,
-        ));
-        tags.push(message.delivery.acker);
+        seen.push(describe(&delivery.properties, &delivery.data));
+        held.push(delivery.acker);
     }
     // Held unacked while reading so the same message is not fetched twice; now put back.
-    for acker in tags {
+    requeue(held).await?;
+    Ok(seen)
+}
+
+/// The next dead letter, unacked, if any.
+async fn next(channel: &Channel) -> Result<Option<Delivery>, lapin::Error> {
+    let message = channel
+        .basic_get(
+            topology::DEAD_LETTER_QUEUE.into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await?;
+    Ok(message.map(|m| m.delivery))
+}
+
+/// Puts messages taken with [`next`] back in the queue.
+async fn requeue(ackers: Vec<Acker>) -> Result<(), lapin::Error> {
+    for acker in ackers {
         acker
             .nack(BasicNackOptions {
                 requeue: true,
@@ -71,7 +81,7 @@ pub async fn inspect(channel: &Channel, limit: usize) -> Result<Vec<DeadLetter>,
             })
             .await?;
     }
-    Ok(seen)
+    Ok(())
 }
 
 /// Replays up to `limit` dead letters to the queues they came from; ones without a
@@ -134,13 +144,6 @@ pub async fn replay(channel: &Channel, limit: usize) -> Result<Vec<DeadLetter>, 
         delivery.acker.ack(BasicAckOptions::default()).await?;
         replayed.push(letter);
     }
-    for acker in skipped {
-        acker
-            .nack(BasicNackOptions {
-                requeue: true,
-                ..BasicNackOptions::default()
-            })
-            .await?;
-    }
+    requeue(skipped).await?;
     Ok(replayed)
 }
