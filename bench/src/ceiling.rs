@@ -25,6 +25,18 @@ async fn connect(url: &str) -> Connection {
         .expect("bench connects to the broker")
 }
 
+/// The ceiling's queues are of the same type as the system's (QUEUE_TYPE).
+fn queue_args() -> FieldTable {
+    let mut args = FieldTable::default();
+    if std::env::var("QUEUE_TYPE").is_ok_and(|t| t.eq_ignore_ascii_case("quorum")) {
+        args.insert(
+            "x-queue-type".into(),
+            lapin::types::AMQPValue::LongString("quorum".into()),
+        );
+    }
+    args
+}
+
 fn durable() -> QueueDeclareOptions {
     QueueDeclareOptions {
         durable: true,
@@ -43,7 +55,7 @@ pub async fn request_reply(
     let responder_conn = connect(url).await;
     let responder = responder_conn.create_channel().await.unwrap();
     responder
-        .queue_declare(RPC_QUEUE.into(), durable(), FieldTable::default())
+        .queue_declare(RPC_QUEUE.into(), durable(), queue_args())
         .await
         .unwrap();
     responder
@@ -162,7 +174,7 @@ pub async fn publish_pipeline(url: &str, duration: Duration) -> f64 {
     let conn = connect(url).await;
     let channel = conn.create_channel().await.unwrap();
     channel
-        .queue_declare(PIPE_QUEUE.into(), durable(), FieldTable::default())
+        .queue_declare(PIPE_QUEUE.into(), durable(), queue_args())
         .await
         .unwrap();
     channel

@@ -31,6 +31,9 @@ const PROCESSES: [&str; 5] = [
 const SEEDED: usize = 10_000;
 
 struct Args {
+    /// `--cluster`: measure only the ceiling and insert_record on this (cluster) stack,
+    /// and append them to RESULTS.md beside the single node's.
+    cluster: bool,
     duration: Duration,
     warmup: Duration,
     concurrency: usize,
@@ -40,6 +43,7 @@ struct Args {
 
 fn parse_args() -> Args {
     let mut args = Args {
+        cluster: false,
         duration: Duration::from_secs(10),
         warmup: Duration::from_secs(2),
         concurrency: 64,
@@ -58,6 +62,12 @@ fn parse_args() -> Args {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < raw.len() {
+        if raw[i] == "--cluster" {
+            args.cluster = true;
+            args.scenarios = vec!["insert_record".into()];
+            i += 1;
+            continue;
+        }
         let value = raw
             .get(i + 1)
             .cloned()
@@ -328,6 +338,59 @@ async fn main() {
         rss: BTreeMap::new(),
         note: String::new(),
     });
+
+    if args.cluster {
+        println!("bench: insert_record on the cluster");
+        let mut insert_row = None;
+        {
+            let (http, base, run) = (http.clone(), stack.base.clone(), run.clone());
+            let step: Step = Arc::new(move |n| {
+                let (http, base) = (http.clone(), base.clone());
+                let srn = format!("K{run}{n:08}");
+                Box::pin(async move {
+                    let body =
+                        serde_json::json!({"Name": "Bench Student", "SRN": srn, "Section": "B"});
+                    http.post(format!("{base}/insert_record"))
+                        .json(&body)
+                        .send()
+                        .await
+                        .map_or(0, |r| r.status().as_u16())
+                })
+            });
+            let sampler = RssSampler::start(&stack);
+            let figures =
+                load::run(step, args.concurrency, args.warmup, args.duration, &[201]).await;
+            insert_row.replace((figures, sampler.finish().await));
+        }
+        let (f, rss) = insert_row.expect("measured");
+        let mut section = String::new();
+        let _ = writeln!(
+            section,
+            "\n## The same insert load on a three-node cluster\n"
+        );
+        let _ = writeln!(section, "Measured by the same `make bench`, after the single-node scenarios, on three RabbitMQ nodes on this machine (`make cluster-test`'s layout) with quorum queues and two replicas of each consumer; its own raw request-reply ceiling measured against the cluster just before.\n");
+        let _ = writeln!(section, "| scenario | ok/s | ratio to ceiling | p50 ms | p99 ms | answers | peak RSS MiB (producer / health / insert / delete / read, first replicas) |");
+        let _ = writeln!(section, "| --- | ---: | ---: | ---: | ---: | --- | --- |");
+        let _ = writeln!(section, "| ceiling: raw request-reply (cluster, quorum queue) | {rpc:.0} | - | - | {rpc_p99:.2} | - | - |");
+        let answers = f
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{s}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rss = PROCESSES
+            .iter()
+            .map(|p| mib(rss.get(*p)))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let _ = writeln!(section, "| insert_record (cluster, quorum) | {:.0} | {:.2} | {:.2} | {:.2} | {answers} | {rss} |", f.per_second, f.per_second / rpc, f.p50_ms, f.p99_ms);
+        print!("{section}");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
+        let mut results = std::fs::read_to_string(&path).unwrap_or_default();
+        results.push_str(&section);
+        std::fs::write(&path, results).expect("append to RESULTS.md");
+        return;
+    }
 
     let srns = Arc::new(seed(&stack.database_url, &run).await);
     let scenario = |name: &str, step: Step, expected: &'static [u16]| {
