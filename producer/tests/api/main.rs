@@ -13,6 +13,7 @@ mod hostile;
 mod insert;
 mod operations;
 mod privileges;
+mod promises;
 mod read;
 mod shapes;
 mod v1;

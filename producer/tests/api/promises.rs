@@ -1,0 +1,120 @@
+//! README promises not covered elsewhere: request ids, paging links, which messages
+//! expire in their queue, and settings that stop the process.
+
+use crate::helpers::{spawn_app, spawn_app_with, unique_srn, Options};
+use inventory::Operation;
+use lapin::options::QueueDeclareOptions;
+use lapin::types::FieldTable;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_through_a_consumer_carry_the_request_id() {
+    let app = spawn_app().await;
+    let srn = unique_srn();
+    let record = serde_json::json!({"Name": "A", "SRN": srn, "Section": "A"});
+    for _ in 0..2 {
+        // 201, then 409: both went through consumer-insert.
+        let response = app
+            .client
+            .post(app.url("/insert_record"))
+            .json(&record)
+            .send()
+            .await
+            .unwrap();
+        let header = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["request_id"], header);
+    }
+    let response = app
+        .client
+        .get(app.url("/health_check"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_with_more_to_come_links_to_the_next() {
+    let app = spawn_app().await;
+    for i in 0..3 {
+        app.insert("N", &format!("L{i}"), "A").await;
+    }
+    let response = app
+        .client
+        .get(app.url("/read_database?limit=2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["link"].to_str().unwrap(),
+        "</read_database?limit=2&after=L1>; rel=\"next\""
+    );
+    let last = app
+        .client
+        .get(app.url("/read_database?limit=2&after=L1"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !last.headers().contains_key("link"),
+        "the last page links nowhere"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_expire_in_the_queue_but_writes_wait_for_their_consumer() {
+    let app = spawn_app_with(Options {
+        consumers: vec![Operation::HealthCheck],
+        reply_timeout: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(app.get("/read_database").await.0, 504);
+    assert_eq!(app.insert("Waits", &unique_srn(), "A").await.0, 504);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    let depth = |queue: &'static str| {
+        let channel = channel.clone();
+        async move {
+            channel
+                .queue_declare(
+                    queue.into(),
+                    QueueDeclareOptions::default().passive(),
+                    FieldTable::default(),
+                )
+                .await
+                .unwrap()
+                .message_count()
+        }
+    };
+    assert_eq!(
+        depth("read_database").await,
+        0,
+        "the read expired: nobody waits for it"
+    );
+    assert_eq!(
+        depth("insert_record").await,
+        1,
+        "the insert stays until a consumer takes it"
+    );
+    let _ = conn.close(200, "done".into()).await;
+}
+
+#[test]
+fn an_invalid_setting_stops_the_process_naming_the_variable() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_producer"))
+        .env("HTTP_PORT", "eighty")
+        .output()
+        .expect("run the producer");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("HTTP_PORT"), "{stderr}");
+}
