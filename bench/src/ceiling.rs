@@ -13,8 +13,11 @@ use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::oneshot;
+
+use crate::cpu;
+use crate::load::{Answer, Figures};
 
 /// A reply or an ack on its way out.
 type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -48,13 +51,14 @@ fn durable() -> QueueDeclareOptions {
     }
 }
 
-/// Round trips per second of the raw request-reply loop, and its p99 in ms.
+/// The raw request-reply loop's figures: round trips per second, latency, CPU.
 pub async fn request_reply(
     url: &str,
     concurrency: usize,
     warmup: Duration,
     duration: Duration,
-) -> (f64, f64) {
+    meter: &cpu::Meter,
+) -> Figures {
     // The responder: its own connection, like a consumer process.
     let responder_conn = connect(url).await;
     let responder = responder_conn.create_channel().await.unwrap();
@@ -188,7 +192,7 @@ pub async fn request_reply(
                 Ok(confirm) => confirm.await.is_ok_and(|c| c.is_ack()),
                 Err(_) => false,
             };
-            if confirmed
+            let status = if confirmed
                 && tokio::time::timeout(Duration::from_secs(5), rx)
                     .await
                     .is_ok()
@@ -197,21 +201,27 @@ pub async fn request_reply(
             } else {
                 pending.lock().unwrap().remove(&n);
                 0
-            }
+            };
+            Answer { status, bytes: 0 }
         })
     });
-    let figures = crate::load::run(step, concurrency, warmup, duration, &[200]).await;
+    let figures = crate::load::run(step, concurrency, warmup, duration, &[200], meter).await;
     let cleanup = conn.create_channel().await.unwrap();
     let _ = cleanup
         .queue_delete(RPC_QUEUE.into(), QueueDeleteOptions::default())
         .await;
     let _ = conn.close(200, "done".into()).await;
     let _ = responder_conn.close(200, "done".into()).await;
-    (figures.per_second, figures.p99_ms)
+    figures
 }
 
-/// Confirmed persistent publishes per second, many confirms in flight.
-pub async fn publish_pipeline(url: &str, duration: Duration) -> f64 {
+/// Confirmed persistent publishes, many confirms in flight: how many were confirmed,
+/// the rate, and the CPU spent from the first publish to the last confirm.
+pub async fn publish_pipeline(
+    url: &str,
+    duration: Duration,
+    meter: &cpu::Meter,
+) -> (u64, f64, cpu::Usage) {
     const IN_FLIGHT: usize = 2_000;
     let conn = connect(url).await;
     let channel = conn.create_channel().await.unwrap();
@@ -226,7 +236,8 @@ pub async fn publish_pipeline(url: &str, duration: Duration) -> f64 {
     let props = BasicProperties::default().with_delivery_mode(2);
     let mut confirms = FuturesUnordered::new();
     let mut confirmed = 0u64;
-    let started = Instant::now();
+    let before = meter.snapshot();
+    let started = std::time::Instant::now();
     while started.elapsed() < duration {
         while confirms.len() < IN_FLIGHT {
             let confirm = channel
@@ -249,9 +260,10 @@ pub async fn publish_pipeline(url: &str, duration: Duration) -> f64 {
         confirmed += u64::from(c.is_ok_and(|c| c.is_ack()));
     }
     let rate = confirmed as f64 / started.elapsed().as_secs_f64();
+    let usage = meter.usage(&before, &meter.snapshot());
     let _ = channel
         .queue_delete(PIPE_QUEUE.into(), QueueDeleteOptions::default())
         .await;
     let _ = conn.close(200, "done".into()).await;
-    rate
+    (confirmed, rate, usage)
 }

@@ -1,18 +1,21 @@
-//! `make bench`: the system's throughput, latency and memory, each figure beside the
-//! broker's own ceiling measured in the same run, written to `bench/RESULTS.md`.
+//! `make bench`: the system's throughput, latency, memory and CPU per request, each
+//! figure beside the broker's own ceiling measured in the same run, written to
+//! `bench/RESULTS.md`.
 //!
 //!     bench [--duration S] [--warmup S] [--concurrency N] [--drain-messages N]
 //!           [--scenarios health_check,insert_record,read_full,read_paged,mixed,drain]
+//!           [--output FILE (default bench/RESULTS.md)] [--cluster]
 //!
 //! It runs against the stack `scripts/bench` starts (release builds, its own ports and
 //! data), reading that stack's `stack.env` for the admin URLs.
 
 mod ceiling;
+mod cpu;
 mod load;
 
 use inventory::message::Request;
 use inventory::StudentRecord;
-use load::{Figures, Step};
+use load::{Answer, Figures, Step};
 use mysql_async::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -39,6 +42,8 @@ struct Args {
     concurrency: usize,
     drain_messages: usize,
     scenarios: Vec<String>,
+    /// Where the report goes (`--output`; scripts/profile keeps RESULTS.md untouched).
+    output: PathBuf,
 }
 
 fn parse_args() -> Args {
@@ -58,6 +63,7 @@ fn parse_args() -> Args {
         ]
         .map(String::from)
         .to_vec(),
+        output: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md"),
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -79,6 +85,7 @@ fn parse_args() -> Args {
             "--concurrency" => args.concurrency = value.parse().expect("--concurrency N"),
             "--drain-messages" => args.drain_messages = value.parse().expect("--drain-messages N"),
             "--scenarios" => args.scenarios = value.split(',').map(str::to_owned).collect(),
+            "--output" => args.output = PathBuf::from(value),
             other => panic!("unknown argument {other}"),
         }
         i += 2;
@@ -174,10 +181,58 @@ impl RssSampler {
 struct Row {
     scenario: String,
     figures: Option<Figures>,
-    /// Items per second for scenarios without HTTP latency (drain, ceilings).
+    /// Items per second for scenarios without HTTP latency (drain, publish ceiling).
     rate: Option<f64>,
     rss: BTreeMap<String, u64>,
     note: String,
+    /// CPU over the measured window, divided by what succeeded in it.
+    cpu: Option<Cpu>,
+}
+
+/// CPU time of a window and the count it is shared by.
+struct Cpu {
+    /// What one of `count` is: "request", "round trip", "committed insert".
+    per: &'static str,
+    count: u64,
+    usage: cpu::Usage,
+}
+
+impl Row {
+    /// A measured HTTP (or request-reply) scenario: CPU per successful request.
+    fn measured(scenario: String, figures: Figures, per: &'static str) -> Row {
+        Row {
+            scenario,
+            cpu: Some(Cpu {
+                per,
+                count: figures.ok,
+                usage: figures.cpu.clone(),
+            }),
+            figures: Some(figures),
+            rate: None,
+            rss: BTreeMap::new(),
+            note: String::new(),
+        }
+    }
+}
+
+/// Sends a request and reads the whole body, as a client would: the status (0 if the
+/// request or the transfer failed) and the bytes received.
+async fn fetch(request: reqwest::RequestBuilder) -> Answer {
+    let Ok(mut response) = request.send().await else {
+        return Answer {
+            status: 0,
+            bytes: 0,
+        };
+    };
+    let status = response.status().as_u16();
+    let mut bytes = 0;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes += chunk.len() as u64,
+            Ok(None) => return Answer { status, bytes },
+            Err(_) => return Answer { status: 0, bytes },
+        }
+    }
 }
 
 async fn seed(database_url: &str, run: &str) -> Vec<String> {
@@ -301,6 +356,7 @@ async fn drain(stack: &Stack, run: &str, messages: usize) -> (f64, String) {
 async fn main() {
     let args = parse_args();
     let stack = Stack::from_env();
+    let meter = cpu::Meter::new(&stack.dir);
     let run = uuid::Uuid::new_v4().simple().to_string()[..5].to_uppercase();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -315,113 +371,88 @@ async fn main() {
 
     // The ceiling first, while the machine is as quiet as it will be.
     println!("bench: raw request-reply ceiling");
-    let (rpc, rpc_p99) = ceiling::request_reply(
+    let rpc_figures = ceiling::request_reply(
         &stack.amqp_url,
         args.concurrency,
         args.warmup,
         args.duration,
+        &meter,
     )
     .await;
-    rows.push(Row {
-        scenario: "ceiling: raw request-reply".into(),
-        figures: None,
-        rate: Some(rpc),
-        rss: BTreeMap::new(),
-        note: format!("p99 {rpc_p99:.2} ms"),
-    });
+    let (rpc, rpc_p99) = (rpc_figures.per_second, rpc_figures.p99_ms);
+    let scope = if args.cluster {
+        " (cluster, quorum queue)"
+    } else {
+        ""
+    };
+    rows.push(Row::measured(
+        format!("ceiling: raw request-reply{scope}"),
+        rpc_figures,
+        "round trip",
+    ));
     println!("bench: raw publish-with-confirms ceiling");
-    let publish = ceiling::publish_pipeline(&stack.amqp_url, args.duration).await;
+    let (confirmed, publish, publish_cpu) =
+        ceiling::publish_pipeline(&stack.amqp_url, args.duration, &meter).await;
     rows.push(Row {
-        scenario: "ceiling: raw confirmed publishes".into(),
+        scenario: format!("ceiling: raw confirmed publishes{scope}"),
         figures: None,
         rate: Some(publish),
         rss: BTreeMap::new(),
         note: String::new(),
+        cpu: Some(Cpu {
+            per: "publish",
+            count: confirmed,
+            usage: publish_cpu,
+        }),
     });
 
-    if args.cluster {
-        println!("bench: insert_record on the cluster");
-        let mut insert_row = None;
-        {
-            let (http, base, run) = (http.clone(), stack.base.clone(), run.clone());
-            let step: Step = Arc::new(move |n| {
-                let (http, base) = (http.clone(), base.clone());
-                let srn = format!("K{run}{n:08}");
-                Box::pin(async move {
-                    let body =
-                        serde_json::json!({"Name": "Bench Student", "SRN": srn, "Section": "B"});
-                    http.post(format!("{base}/insert_record"))
-                        .json(&body)
-                        .send()
-                        .await
-                        .map_or(0, |r| r.status().as_u16())
-                })
-            });
-            let sampler = RssSampler::start(&stack);
-            let figures =
-                load::run(step, args.concurrency, args.warmup, args.duration, &[201]).await;
-            insert_row.replace((figures, sampler.finish().await));
-        }
-        let (f, rss) = insert_row.expect("measured");
-        let mut section = String::new();
-        let _ = writeln!(
-            section,
-            "\n## The same insert load on a three-node cluster\n"
-        );
-        let _ = writeln!(section, "Measured by the same `make bench`, after the single-node scenarios, on three RabbitMQ nodes on this machine (`make cluster-test`'s layout) with quorum queues and two replicas of each consumer; its own raw request-reply ceiling measured against the cluster just before.\n");
-        let _ = writeln!(section, "| scenario | ok/s | ratio to ceiling | p50 ms | p99 ms | answers | peak RSS MiB (producer / health / insert / delete / read, first replicas) |");
-        let _ = writeln!(section, "| --- | ---: | ---: | ---: | ---: | --- | --- |");
-        let _ = writeln!(section, "| ceiling: raw request-reply (cluster, quorum queue) | {rpc:.0} | - | - | {rpc_p99:.2} | - | - |");
-        let answers = f
-            .statuses
-            .iter()
-            .map(|(s, n)| format!("{s}: {n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rss = PROCESSES
-            .iter()
-            .map(|p| mib(rss.get(*p)))
-            .collect::<Vec<_>>()
-            .join(" / ");
-        let _ = writeln!(section, "| insert_record (cluster, quorum) | {:.0} | {:.2} | {:.2} | {:.2} | {answers} | {rss} |", f.per_second, f.per_second / rpc, f.p50_ms, f.p99_ms);
-        print!("{section}");
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
-        let mut results = std::fs::read_to_string(&path).unwrap_or_default();
-        results.push_str(&section);
-        std::fs::write(&path, results).expect("append to RESULTS.md");
-        return;
-    }
-
-    let srns = Arc::new(seed(&stack.database_url, &run).await);
     let scenario = |name: &str, step: Step, expected: &'static [u16]| {
         let (http_concurrency, warmup, duration) = (args.concurrency, args.warmup, args.duration);
         let name = name.to_owned();
         let sampler = RssSampler::start(&stack);
+        let meter = &meter;
         async move {
             println!("bench: {name}");
-            let figures = load::run(step, http_concurrency, warmup, duration, expected).await;
-            Row {
-                scenario: name,
-                figures: Some(figures),
-                rate: None,
-                rss: sampler.finish().await,
-                note: String::new(),
-            }
+            let figures =
+                load::run(step, http_concurrency, warmup, duration, expected, meter).await;
+            let note = format!("mean body {:.0} B", figures.mean_body());
+            let mut row = Row::measured(name, figures, "request");
+            row.rss = sampler.finish().await;
+            row.note = note;
+            row
         }
     };
     let get = {
         let (http, base) = (http.clone(), stack.base.clone());
-        move |path: String| {
-            let (http, base) = (http.clone(), base.clone());
-            async move {
-                http.get(format!("{base}{path}"))
-                    .send()
-                    .await
-                    .map_or(0, |r| r.status().as_u16())
-            }
+        move |path: String| fetch(http.get(format!("{base}{path}")))
+    };
+    let insert = {
+        let (http, base, run) = (http.clone(), stack.base.clone(), run.clone());
+        move |n: u64, tag: &'static str| {
+            let srn = format!("{tag}{run}{n:08}");
+            let body = serde_json::json!({"Name": "Bench Student", "SRN": srn, "Section": "B"});
+            fetch(http.post(format!("{base}/insert_record")).json(&body))
         }
     };
 
+    if args.cluster {
+        let insert = insert.clone();
+        let row = scenario(
+            "insert_record (cluster, quorum)",
+            Arc::new(move |n| Box::pin(insert(n, "K"))),
+            &[201],
+        )
+        .await;
+        rows.push(row);
+        let section = cluster_section(&rows, rpc, &meter);
+        print!("{section}");
+        let mut results = std::fs::read_to_string(&args.output).unwrap_or_default();
+        results.push_str(&section);
+        std::fs::write(&args.output, results).expect("append to the results");
+        return;
+    }
+
+    let srns = Arc::new(seed(&stack.database_url, &run).await);
     if wants("health_check") {
         let get = get.clone();
         rows.push(
@@ -433,21 +464,6 @@ async fn main() {
             .await,
         );
     }
-    let insert = {
-        let (http, base, run) = (http.clone(), stack.base.clone(), run.clone());
-        move |n: u64, tag: &'static str| {
-            let (http, base) = (http.clone(), base.clone());
-            let srn = format!("{tag}{run}{n:08}");
-            async move {
-                let body = serde_json::json!({"Name": "Bench Student", "SRN": srn, "Section": "B"});
-                http.post(format!("{base}/insert_record"))
-                    .json(&body)
-                    .send()
-                    .await
-                    .map_or(0, |r| r.status().as_u16())
-            }
-        }
-    };
     if wants("insert_record") {
         let insert = insert.clone();
         rows.push(
@@ -469,7 +485,7 @@ async fn main() {
             &[200],
         )
         .await;
-        row.note = format!("{SEEDED} records per response");
+        row.note = format!("{SEEDED} records per response; {}", row.note);
         rows.push(row);
     }
     if wants("read_paged") {
@@ -508,16 +524,12 @@ async fn main() {
                         get(format!("/read_database?limit=100&after={after}")).await
                     } else if pick < 19 {
                         let body = serde_json::json!({"Name": "Mixed", "SRN": srn, "Section": "M"});
-                        let status = http
-                            .post(format!("{base}/insert_record"))
-                            .json(&body)
-                            .send()
-                            .await
-                            .map_or(0, |r| r.status().as_u16());
-                        if status == 201 {
+                        let answer =
+                            fetch(http.post(format!("{base}/insert_record")).json(&body)).await;
+                        if answer.status == 201 {
                             inserted.lock().unwrap().push(srn);
                         }
-                        status
+                        answer
                     } else {
                         let victim = inserted.lock().unwrap().pop();
                         match victim {
@@ -530,7 +542,7 @@ async fn main() {
             &[200, 201],
         )
         .await;
-        row.note = "reads are paged (limit=100)".into();
+        row.note = format!("reads are paged (limit=100); {}", row.note);
         rows.push(row);
     }
     if wants("drain") {
@@ -543,14 +555,14 @@ async fn main() {
             rate: Some(rate),
             rss: sampler.finish().await,
             note,
+            cpu: None,
         });
     }
 
-    let report = report(&args, &rows, rpc, publish).await;
+    let report = report(&args, &rows, rpc, rpc_p99, publish, &meter).await;
     println!("{report}");
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
-    std::fs::write(&path, report).expect("write RESULTS.md");
-    println!("bench: wrote {}", path.display());
+    std::fs::write(&args.output, report).expect("write the results");
+    println!("bench: wrote {}", args.output.display());
 }
 
 async fn command_line(cmd: &str, args: &[&str]) -> String {
@@ -564,7 +576,118 @@ fn mib(kib: Option<&u64>) -> String {
     kib.map_or("-".into(), |k| format!("{:.1}", *k as f64 / 1024.0))
 }
 
-async fn report(args: &Args, rows: &[Row], rpc: f64, publish: f64) -> String {
+fn answers(f: &Figures) -> String {
+    f.statuses
+        .iter()
+        .map(|(s, n)| {
+            if *s == 0 {
+                format!("transport error: {n}")
+            } else {
+                format!("{s}: {n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn rss_cell(rss: &BTreeMap<String, u64>) -> String {
+    if rss.is_empty() {
+        return "-".into();
+    }
+    PROCESSES
+        .iter()
+        .map(|p| mib(rss.get(*p)))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// The second table: CPU microseconds per success, by component, for every row that
+/// measured CPU.
+fn cpu_table(rows: &[Row], meter: &cpu::Meter) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "How: each process's utime + stime (`/proc/<pid>/stat`, all threads, ticks of 1/{} s) read when the measured window opens and when it closes — the same window as the latency histogram; divided by what succeeded in it. RabbitMQ is the `beam.smp` process of each of this stack's nodes (found by the files it holds open under the stack's folder) and its helper children; MariaDB is `mariadbd`; bench is this load generator, ceilings' clients and responder included. Rest of machine: `/proc/stat` busy time minus all of these (kernel threads, any other process on this shared machine). Busy and steal: shares of all CPU time on all cores in the window.\n", meter.ticks_per_second());
+    let _ = writeln!(out, "| scenario | µs of CPU per | producer | health | insert | delete | read | RabbitMQ | MariaDB | bench | total | rest of machine | machine busy % | steal % |");
+    let _ = writeln!(
+        out,
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let micros = |seconds: f64, count: u64| {
+        let us = seconds * 1e6 / count.max(1) as f64;
+        if us.abs() < 10.0 {
+            format!("{us:.1}")
+        } else {
+            format!("{us:.0}")
+        }
+    };
+    for row in rows {
+        let Some(cpu) = &row.cpu else { continue };
+        let u = &cpu.usage;
+        let mut cells: Vec<String> = cpu::COMPONENTS
+            .iter()
+            .map(|c| micros(u.components.get(c).copied().unwrap_or(0.0), cpu.count))
+            .collect();
+        cells.push(format!("**{}**", micros(u.total(), cpu.count)));
+        cells.push(micros(u.rest(), cpu.count));
+        let (busy, steal) = u.machine_percent();
+        let _ = writeln!(
+            out,
+            "| {} | {} ({} in {:.1} s) | {} | {busy:.0} | {steal:.1} |",
+            row.scenario,
+            cpu.per,
+            cpu.count,
+            u.wall_seconds,
+            cells.join(" | ")
+        );
+    }
+    out
+}
+
+/// `--cluster`: the ceiling and the insert load on the cluster, appended to RESULTS.md.
+fn cluster_section(rows: &[Row], rpc: f64, meter: &cpu::Meter) -> String {
+    let mut section = String::new();
+    let _ = writeln!(
+        section,
+        "\n## The same insert load on a three-node cluster\n"
+    );
+    let _ = writeln!(section, "Measured by the same `make bench`, after the single-node scenarios, on three RabbitMQ nodes on this machine (`make cluster-test`'s layout) with quorum queues and two replicas of each consumer; its own raw request-reply ceiling measured against the cluster just before.\n");
+    let _ = writeln!(section, "How: as for the single node above — the same clients, window and histogram; RSS is the first replica's.\n");
+    let _ = writeln!(section, "| scenario | ok/s | ratio to ceiling | p50 ms | p99 ms | answers | peak RSS MiB (producer / health / insert / delete / read, first replicas) |");
+    let _ = writeln!(section, "| --- | ---: | ---: | ---: | ---: | --- | --- |");
+    for row in rows {
+        let Some(f) = &row.figures else { continue };
+        let ratio = if row.scenario.starts_with("ceiling") {
+            "-".into()
+        } else {
+            format!("{:.2}", f.per_second / rpc)
+        };
+        let _ = writeln!(
+            section,
+            "| {} | {:.0} | {ratio} | {:.2} | {:.2} | {} | {} |",
+            row.scenario,
+            f.per_second,
+            f.p50_ms,
+            f.p99_ms,
+            answers(f),
+            rss_cell(&row.rss)
+        );
+    }
+    let _ = writeln!(section, "\n### Where the CPU goes on the cluster\n");
+    let _ = writeln!(
+        section,
+        "RabbitMQ is the three nodes together; each consumer column sums its two replicas.\n"
+    );
+    section.push_str(&cpu_table(rows, meter));
+    section
+}
+
+async fn report(
+    args: &Args,
+    rows: &[Row],
+    rpc: f64,
+    rpc_p99: f64,
+    publish: f64,
+    meter: &cpu::Meter,
+) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
@@ -601,6 +724,9 @@ async fn report(args: &Args, rows: &[Row], rpc: f64, publish: f64) -> String {
     let _ = writeln!(out, "- everything on this one machine: broker, database, the five release binaries and the load generator");
     let _ = writeln!(out, "- command: `make bench` (`bench --duration {} --warmup {} --concurrency {} --drain-messages {}`)\n",
         args.duration.as_secs_f64(), args.warmup.as_secs_f64(), args.concurrency, args.drain_messages);
+    let _ = writeln!(out, "## Throughput, latency, memory\n");
+    let _ = writeln!(out, "How: {c} clients, each sending its next request when the last is fully answered (body read to the end), for {w} s unmeasured then {d} s measured; latency from send to the body's last byte, every request sent in the window in one HDR histogram; ok/s counts expected answers only (the request-reply ceiling: confirmed publish, trivial pipelined responder, reply over direct reply-to, by the same clients); the publish ceiling: persistent publishes with 2,000 confirms in flight for {d} s; the drain: see its note. Peak RSS sampled every 100 ms per scenario.\n",
+        c = args.concurrency, w = args.warmup.as_secs_f64(), d = args.duration.as_secs_f64());
     let _ = writeln!(out, "| scenario | ok/s | ratio to ceiling | p50 ms | p90 ms | p99 ms | max ms | answers | peak RSS MiB (producer / health / insert / delete / read) | note |");
     let _ = writeln!(
         out,
@@ -625,36 +751,23 @@ async fn report(args: &Args, rows: &[Row], rpc: f64, publish: f64) -> String {
                 format!("{:.2}", f.p90_ms),
                 format!("{:.2}", f.p99_ms),
                 format!("{:.1}", f.max_ms),
-                f.statuses
-                    .iter()
-                    .map(|(s, n)| {
-                        if *s == 0 {
-                            format!("transport error: {n}")
-                        } else {
-                            format!("{s}: {n}")
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                answers(f),
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
         };
-        let rss = if row.rss.is_empty() {
-            "-".into()
-        } else {
-            PROCESSES
-                .iter()
-                .map(|p| mib(row.rss.get(*p)))
-                .collect::<Vec<_>>()
-                .join(" / ")
-        };
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {ratio} | {p50} | {p90} | {p99} | {max} | {answers} | {rss} | {} |",
-            row.scenario, rate, row.note
+            "| {} | {:.0} | {ratio} | {p50} | {p90} | {p99} | {max} | {answers} | {} | {} |",
+            row.scenario,
+            rate,
+            rss_cell(&row.rss),
+            row.note
         );
     }
-    let _ = writeln!(out, "\nRatios: `health_check`, `insert_record` and the reads against the raw request-reply ceiling; the drain against the raw confirmed-publish ceiling.\n");
+    let _ = writeln!(out, "\nRatios: `health_check`, `insert_record` and the reads against the raw request-reply ceiling ({rpc:.0}/s, p99 {rpc_p99:.2} ms); the drain against the raw confirmed-publish ceiling.\n");
+    let _ = writeln!(out, "## Where the time goes: CPU per success\n");
+    out.push_str(&cpu_table(rows, meter));
+    let _ = writeln!(out);
 
     // Targets, judged from the figures above.
     let find = |prefix: &str| rows.iter().find(|r| r.scenario.starts_with(prefix));
@@ -741,7 +854,7 @@ async fn report(args: &Args, rows: &[Row], rpc: f64, publish: f64) -> String {
     );
     let _ = writeln!(
         out,
-        "## Targets\n\n| target | measured | |\n| --- | --- | --- |\n{targets}"
+        "## Targets\n\nHow: each judged from the figures above (RSS: the peak over all scenarios).\n\n| target | measured | |\n| --- | --- | --- |\n{targets}"
     );
     let _ = writeln!(out, "## Reading\n");
     let _ = writeln!(
