@@ -260,32 +260,26 @@ async fn seed(database_url: &str, run: &str) -> Vec<String> {
     srns
 }
 
-async fn count_rows(database_url: &str) -> u64 {
-    let mut conn = mysql_async::Conn::from_url(database_url)
-        .await
-        .expect("database");
-    let n: Option<u64> = conn
-        .query_first("SELECT COUNT(*) FROM students")
-        .await
-        .expect("count");
-    conn.disconnect().await.ok();
-    n.unwrap_or(0)
+/// What the drain measured.
+struct Drained {
+    committed: u64,
+    /// Committed inserts per second, from subscription to the last commit.
+    rate: f64,
+    note: String,
+    /// CPU from subscription until every row was seen committed.
+    usage: cpu::Usage,
 }
 
-async fn stack_cmd(stack: &Stack, args: &[&str]) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let ok = tokio::process::Command::new(root.join("scripts/stack"))
-        .args(args)
-        .env("STACK_DIR", &stack.dir)
-        .status()
-        .await
-        .expect("scripts/stack")
-        .success();
-    assert!(ok, "scripts/stack {args:?} failed");
-}
-
-/// The drain test: 100,000 inserts already queued, time for consumer-insert to commit them.
-async fn drain(stack: &Stack, run: &str, messages: usize) -> (f64, String) {
+/// The drain test: inserts already queued while consumer-insert is stopped, then the
+/// rate at which a freshly started consumer-insert commits them.
+///
+/// The clock starts when the queue gets its consumer (a passive declare polled every
+/// 2 ms: `consumer_count` turns 1), not when the process is launched: start-up is
+/// reported apart. It stops at the last drained row's `created_at` (TIMESTAMP(6) set by
+/// the database at insert), both on this machine's clock as microseconds since the
+/// epoch; polling the row count only says when to look.
+async fn drain(stack: &Stack, meter: &cpu::Meter, run: &str, messages: usize) -> Drained {
+    use futures_util::StreamExt;
     let pid = stack
         .pid("consumer-insert")
         .expect("consumer-insert is running");
@@ -296,7 +290,6 @@ async fn drain(stack: &Stack, run: &str, messages: usize) -> (f64, String) {
     while std::path::Path::new(&format!("/proc/{pid}")).exists() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let before = count_rows(&stack.database_url).await;
     let conn = inventory::broker::connect(&stack.amqp_url, "bench-drain")
         .await
         .expect("broker");
@@ -306,7 +299,6 @@ async fn drain(stack: &Stack, run: &str, messages: usize) -> (f64, String) {
         .await
         .unwrap();
     let mut confirms = futures_util::stream::FuturesUnordered::new();
-    use futures_util::StreamExt;
     for i in 0..messages {
         let record = StudentRecord::new("Drained Student", &format!("D{run}{i:07}"), "D").unwrap();
         let props = lapin::BasicProperties::default()
@@ -329,27 +321,96 @@ async fn drain(stack: &Stack, run: &str, messages: usize) -> (f64, String) {
         }
     }
     while confirms.next().await.is_some() {}
-    let _ = conn.close(200, "queued".into()).await;
-    let started = Instant::now();
-    stack_cmd(stack, &["start"]).await;
-    let target = before + messages as u64;
-    let deadline = started + Duration::from_secs(600);
-    let mut last = before;
+
+    // Launch consumer-insert, and watch for its subscription.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let launched = Instant::now();
+    let mut start = tokio::process::Command::new(root.join("scripts/stack"))
+        .arg("start")
+        .env("STACK_DIR", &stack.dir)
+        .spawn()
+        .expect("scripts/stack start");
+    let passive = lapin::options::QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    let (subscribed, subscribed_wall) = loop {
+        // The subscription happened before the broker answered this poll and after it
+        // answered the previous one: the send time is within one poll of it.
+        let (sent, sent_wall) = (Instant::now(), std::time::SystemTime::now());
+        let queue = channel
+            .queue_declare(
+                "insert_record".into(),
+                passive,
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .expect("passive declare of insert_record");
+        if queue.consumer_count() >= 1 {
+            break (sent, sent_wall);
+        }
+        assert!(
+            launched.elapsed() < Duration::from_secs(120),
+            "consumer-insert did not subscribe within 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    let before = meter.snapshot();
+    println!("bench: drain: consumer-insert subscribed");
+    let startup = subscribed.duration_since(launched).as_secs_f64();
+    let t0 = subscribed_wall
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64();
+
+    let mut db = mysql_async::Conn::from_url(&stack.database_url)
+        .await
+        .expect("database");
+    let pattern = format!("D{run}%");
+    let deadline = subscribed + Duration::from_secs(600);
+    let mut committed = 0;
     while Instant::now() < deadline {
-        last = count_rows(&stack.database_url).await;
-        if last >= target {
+        committed = db
+            .exec_first::<u64, _, _>(
+                "SELECT COUNT(*) FROM students WHERE srn LIKE ?",
+                (&pattern,),
+            )
+            .await
+            .expect("count")
+            .unwrap_or(0);
+        if committed >= messages as u64 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let committed = last - before;
-    (
-        committed as f64 / elapsed,
-        format!(
-            "{committed} of {messages} committed in {elapsed:.1} s (includes consumer start-up)"
+    let usage = meter.usage(&before, &meter.snapshot());
+    // DECIMAL with six decimals, NULL if nothing was committed.
+    let last: Option<String> = db
+        .exec_first::<Option<String>, _, _>(
+            "SELECT CAST(UNIX_TIMESTAMP(MAX(created_at)) AS CHAR) FROM students WHERE srn LIKE ?",
+            (&pattern,),
+        )
+        .await
+        .expect("last commit")
+        .flatten();
+    db.disconnect().await.ok();
+    let started = start.wait().await.is_ok_and(|s| s.success());
+    assert!(started, "scripts/stack start failed");
+    let _ = conn.close(200, "drained".into()).await;
+    let last = last.and_then(|t| t.parse::<f64>().ok()).unwrap_or(t0);
+    let seconds = last - t0;
+    Drained {
+        committed,
+        rate: if seconds > 0.0 {
+            committed as f64 / seconds
+        } else {
+            0.0
+        },
+        note: format!(
+            "{committed} of {messages} committed; {seconds:.2} s from subscription to last commit; consumer start-up {startup:.2} s (not counted)"
         ),
-    )
+        usage,
+    }
 }
 
 #[tokio::main]
@@ -548,14 +609,18 @@ async fn main() {
     if wants("drain") {
         println!("bench: drain of {} queued inserts", args.drain_messages);
         let sampler = RssSampler::start(&stack);
-        let (rate, note) = drain(&stack, &run, args.drain_messages).await;
+        let drained = drain(&stack, &meter, &run, args.drain_messages).await;
         rows.push(Row {
             scenario: format!("drain ({} queued inserts)", args.drain_messages),
             figures: None,
-            rate: Some(rate),
+            rate: Some(drained.rate),
             rss: sampler.finish().await,
-            note,
-            cpu: None,
+            note: drained.note,
+            cpu: Some(Cpu {
+                per: "committed insert",
+                count: drained.committed,
+                usage: drained.usage,
+            }),
         });
     }
 
@@ -605,7 +670,7 @@ fn rss_cell(rss: &BTreeMap<String, u64>) -> String {
 /// measured CPU.
 fn cpu_table(rows: &[Row], meter: &cpu::Meter) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "How: each process's utime + stime (`/proc/<pid>/stat`, all threads, ticks of 1/{} s) read when the measured window opens and when it closes — the same window as the latency histogram; divided by what succeeded in it. RabbitMQ is the `beam.smp` process of each of this stack's nodes (found by the files it holds open under the stack's folder) and its helper children; MariaDB is `mariadbd`; bench is this load generator, ceilings' clients and responder included. Rest of machine: `/proc/stat` busy time minus all of these (kernel threads, any other process on this shared machine). Busy and steal: shares of all CPU time on all cores in the window.\n", meter.ticks_per_second());
+    let _ = writeln!(out, "How: each process's utime + stime (`/proc/<pid>/stat`, all threads, ticks of 1/{} s) read when the measured window opens and when it closes — the same window as the latency histogram; the drain's from the consumer's subscription until all rows were seen committed — divided by what succeeded in it. RabbitMQ is the `beam.smp` process of each of this stack's nodes (found by the files it holds open under the stack's folder) and its helper children; MariaDB is `mariadbd`; bench is this load generator, ceilings' clients and responder included. Rest of machine: `/proc/stat` busy time minus all of these (kernel threads, any other process on this shared machine). Busy and steal: shares of all CPU time on all cores in the window.\n", meter.ticks_per_second());
     let _ = writeln!(out, "| scenario | µs of CPU per | producer | health | insert | delete | read | RabbitMQ | MariaDB | bench | total | rest of machine | machine busy % | steal % |");
     let _ = writeln!(
         out,
