@@ -1,7 +1,8 @@
 //! The broker's own ceiling on this machine, measured in the same run as the system:
 //! a raw request-reply loop (persistent publish with confirms, a trivial pipelined
-//! responder, direct reply-to, same concurrency) and a raw pipeline of confirmed
-//! persistent publishes. Both use throwaway durable queues, deleted afterwards.
+//! responder, direct reply-to, same concurrency), a raw pipeline of confirmed
+//! persistent publishes, and a raw drain of queued persistent messages. All use
+//! throwaway durable queues, deleted afterwards.
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
@@ -24,6 +25,7 @@ type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 const RPC_QUEUE: &str = "bench.ceiling.rpc";
 const PIPE_QUEUE: &str = "bench.ceiling.publish";
+const DRAIN_QUEUE: &str = "bench.ceiling.drain";
 const PAYLOAD: &[u8] = br#"{"v":1,"body":{"op":"insert_record","record":{"Name":"Bench","SRN":"B0000000001","Section":"A"}}}"#;
 
 async fn connect(url: &str) -> Connection {
@@ -266,4 +268,84 @@ pub async fn publish_pipeline(
         .await;
     let _ = conn.close(200, "done".into()).await;
     (confirmed, rate, usage)
+}
+
+/// The raw drain: `messages` persistent messages queued first (with confirms), then
+/// consumed by a trivial consumer with `prefetch` unacked at most, one `multiple` ack
+/// per group of deliveries that arrived together. Returns how many were consumed, per
+/// second from the subscription to the last ack, and the CPU over that window: the
+/// most a consumer of one queue can take from the broker on this machine.
+pub async fn drain(
+    url: &str,
+    messages: usize,
+    prefetch: u16,
+    meter: &cpu::Meter,
+) -> (u64, f64, cpu::Usage) {
+    let conn = connect(url).await;
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .queue_declare(DRAIN_QUEUE.into(), durable(), queue_args())
+        .await
+        .unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let props = BasicProperties::default().with_delivery_mode(2);
+    let mut confirms = FuturesUnordered::new();
+    for _ in 0..messages {
+        let confirm = channel
+            .basic_publish(
+                "".into(),
+                DRAIN_QUEUE.into(),
+                BasicPublishOptions::default(),
+                PAYLOAD,
+                props.clone(),
+            )
+            .await
+            .expect("publish");
+        confirms.push(confirm);
+        if confirms.len() >= 2_000 {
+            confirms.next().await;
+        }
+    }
+    while confirms.next().await.is_some() {}
+
+    let consumer = conn.create_channel().await.unwrap();
+    consumer
+        .basic_qos(prefetch, BasicQosOptions::default())
+        .await
+        .unwrap();
+    let before = meter.snapshot();
+    let started = std::time::Instant::now();
+    let mut deliveries = consumer
+        .basic_consume(
+            DRAIN_QUEUE.into(),
+            "drain".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let mut consumed = 0u64;
+    while consumed < messages as u64 {
+        let next = tokio::time::timeout(Duration::from_secs(30), deliveries.next()).await;
+        let Ok(Some(Ok(mut last))) = next else { break };
+        consumed += 1;
+        while let Some(Some(Ok(next))) = deliveries.next().now_or_never() {
+            consumed += 1;
+            last = next;
+        }
+        // Not awaited: the next deliveries are taken while the ack is written.
+        let _ = consumer
+            .basic_ack(last.delivery_tag, BasicAckOptions { multiple: true })
+            .now_or_never();
+    }
+    let rate = consumed as f64 / started.elapsed().as_secs_f64();
+    let usage = meter.usage(&before, &meter.snapshot());
+    let _ = channel
+        .queue_delete(DRAIN_QUEUE.into(), QueueDeleteOptions::default())
+        .await;
+    let _ = conn.close(200, "done".into()).await;
+    (consumed, rate, usage)
 }

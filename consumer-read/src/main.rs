@@ -1,7 +1,9 @@
 //! consumer-read: owns the `read_database` queue and reads all records.
 //! All logic is in `inventory::consumer`; this binary only picks the operation.
 
-#[tokio::main]
+// One thread: a consumer waits on the broker and the database, and a single
+// scheduler thread wakes fewer threads per message than a work-stealing pool.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     inventory::consumer::main(inventory::Operation::ReadDatabase).await;
 }

@@ -10,7 +10,7 @@ use crate::message::{Reply, Request};
 use crate::record::RecordError;
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
-use crate::store::{InsertOutcome, RecordStore, StoreError};
+use crate::store::{InsertOutcome, ReadOutcome, RecordStore, StoreError};
 use crate::topology::{self, Operation};
 use futures_util::{FutureExt, StreamExt};
 use lapin::message::Delivery;
@@ -20,7 +20,9 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -106,15 +108,25 @@ pub async fn handle(
             Some(record) => Reply::Record { record },
             None => Reply::NotFound { srn },
         }),
-        Request::ReadDatabase { after, limit } => {
-            store
-                .read(after.as_ref(), limit)
-                .await
-                .map(|(records, next_after)| Reply::Records {
+        Request::ReadDatabase {
+            after,
+            limit,
+            known_version,
+        } => store
+            .read(after.as_ref(), limit, known_version.as_ref())
+            .await
+            .map(|read| match read {
+                ReadOutcome::Unchanged(version) => Reply::Unchanged { version },
+                ReadOutcome::Records {
                     records,
                     next_after,
-                })
-        }
+                    version,
+                } => Reply::Records {
+                    records,
+                    next_after,
+                    version,
+                },
+            }),
     };
     match result {
         Ok(reply) => Outcome::Reply(reply),
@@ -229,6 +241,9 @@ async fn serve(
     } else {
         usize::from(settings.prefetch)
     };
+    // A batch takes at most half the prefetch window, so that while one batch commits
+    // the broker is already delivering the next: the consumer never waits on the wire.
+    let batch_max = (usize::from(settings.prefetch) / 2).clamp(1, INSERT_BATCH_MAX);
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut tasks = JoinSet::new();
     let result = loop {
@@ -255,7 +270,7 @@ async fn serve(
                         // Everything that arrived while the last batch was committing.
                         let mut batch = vec![delivery];
                         let mut failed = None;
-                        while batch.len() < INSERT_BATCH_MAX {
+                        while batch.len() < batch_max {
                             match deliveries.next().now_or_never() {
                                 Some(Some(Ok(next))) => batch.push(next),
                                 Some(Some(Err(e))) => {
@@ -266,16 +281,20 @@ async fn serve(
                             }
                         }
                         tasks.spawn(async move {
-                            worker.process_batch(batch).await;
+                            let writes = worker.process_batch(batch).await;
+                            // The next batch may start now: its ack is queued after ours.
                             drop(permit);
+                            writes.written().await;
                         });
                         if let Some(e) = failed {
                             break Err(e.into());
                         }
                     } else {
                         tasks.spawn(async move {
-                            worker.process(delivery).await;
+                            let mut writes = Writes::default();
+                            worker.process(delivery, &mut writes).await;
                             drop(permit);
+                            writes.written().await;
                         });
                     }
                 }
@@ -311,6 +330,28 @@ enum ServeError {
     ConsumerEnded,
 }
 
+/// Broker writes (replies, acks) already queued on lapin's I/O loop, in the order they
+/// were made, and not yet confirmed written. Making a write never waits for an earlier
+/// one: waiting for each in turn costs a round trip to the I/O thread per message.
+#[derive(Default)]
+struct Writes(Vec<Pin<Box<dyn Future<Output = ()> + Send>>>);
+
+impl Writes {
+    /// Polls `write` once, which queues its frames behind every earlier write on the
+    /// same channel (lapin queues them on the first poll), and keeps it until written.
+    fn queue(&mut self, write: impl Future<Output = ()> + Send + 'static) {
+        let mut write = Box::pin(write);
+        if (&mut write).now_or_never().is_none() {
+            self.0.push(write);
+        }
+    }
+
+    /// Waits until every queued write has gone to the socket (or failed, logged).
+    async fn written(self) {
+        futures_util::future::join_all(self.0).await;
+    }
+}
+
 /// Everything one delivery's task needs.
 struct Worker {
     op: Operation,
@@ -321,9 +362,10 @@ struct Worker {
 }
 
 impl Worker {
-    /// One message, start to finish. Returns whether it was settled (acked or nacked);
-    /// `false` means it was left for the broker to requeue (shutdown during a retry).
-    async fn process(&self, delivery: Delivery) -> bool {
+    /// One message, start to finish; its reply and ack are queued on `writes`. Returns
+    /// whether it was settled (acked or nacked); `false` means it was left for the
+    /// broker to requeue (shutdown during a retry).
+    async fn process(&self, delivery: Delivery, writes: &mut Writes) -> bool {
         let name = self.op.consumer_name();
         let request_id = request_id_of(&delivery.properties);
         let id = request_id.as_deref().unwrap_or("-");
@@ -368,15 +410,14 @@ impl Worker {
         match outcome {
             Outcome::Reply(reply) => {
                 log::info!("{name}: id={id} {}", describe(&reply));
-                self.reply(&delivery, &reply).await;
-                self.ack(&delivery, id).await;
+                self.reply(&delivery, &reply, writes);
+                self.ack(delivery.delivery_tag, false, id, writes);
             }
             Outcome::DeadLetter { reason } => {
                 log::warn!("{name}: id={id} dead-lettered: {reason}");
                 if self.dead_letter(&delivery, &reason).await {
-                    self.reply(&delivery, &Reply::Invalid { detail: reason })
-                        .await;
-                    self.ack(&delivery, id).await;
+                    self.reply(&delivery, &Reply::Invalid { detail: reason }, writes);
+                    self.ack(delivery.delivery_tag, false, id, writes);
                 } else if let Err(e) = delivery
                     .acker
                     .nack(BasicNackOptions {
@@ -394,26 +435,29 @@ impl Worker {
     }
 
     /// Inserts committed together: one transaction for the batch, a reply per message
-    /// with its own outcome, then one `multiple` ack. Messages that are not valid inserts
-    /// take the one-message path first; if the batch itself keeps failing while the
-    /// database answers, each message takes that path, which isolates the one at fault.
-    async fn process_batch(&self, deliveries: Vec<Delivery>) {
+    /// with its own outcome, then one `multiple` ack, all queued on the returned writes.
+    /// Messages that are not valid inserts take the one-message path first; if the
+    /// batch itself keeps failing while the database answers, each message takes that
+    /// path, which isolates the one at fault.
+    async fn process_batch(&self, deliveries: Vec<Delivery>) -> Writes {
         let name = self.op.consumer_name();
-        let mut inserts = Vec::with_capacity(deliveries.len());
+        let mut writes = Writes::default();
+        // The valid inserts: their deliveries, and the rows to store, in the same order.
+        let mut held = Vec::with_capacity(deliveries.len());
+        let mut batch = Vec::with_capacity(deliveries.len());
         let mut earlier_settled = true;
         for delivery in deliveries {
             match Request::decode(&delivery.data) {
                 Ok(Request::InsertRecord { record }) if record.validate().is_ok() => {
-                    let id = request_id_of(&delivery.properties);
-                    inserts.push((delivery, (record, id)));
+                    batch.push((record, request_id_of(&delivery.properties)));
+                    held.push(delivery);
                 }
-                _ => earlier_settled &= self.process(delivery).await,
+                _ => earlier_settled &= self.process(delivery, &mut writes).await,
             }
         }
-        let Some(store) = self.store.as_ref().filter(|_| !inserts.is_empty()) else {
-            return;
+        let Some(store) = self.store.as_ref().filter(|_| !batch.is_empty()) else {
+            return writes;
         };
-        let batch: Vec<_> = inserts.iter().map(|(_, row)| row.clone()).collect();
         let mut backoff = Backoff::new();
         let mut failures_while_database_up = 0;
         let outcomes = loop {
@@ -431,7 +475,7 @@ impl Worker {
                         batch.len()
                     );
                     if !backoff.sleep(&self.shutdown).await {
-                        return; // unacked: requeued when the channel closes
+                        return writes; // unacked: requeued when the channel closes
                     }
                 }
                 Err(e) => {
@@ -441,12 +485,12 @@ impl Worker {
             }
         };
         let Some(outcomes) = outcomes else {
-            for (delivery, _) in inserts {
-                self.process(delivery).await;
+            for delivery in held {
+                self.process(delivery, &mut writes).await;
             }
-            return;
+            return writes;
         };
-        for ((delivery, (_, id)), outcome) in inserts.iter().zip(outcomes) {
+        for ((delivery, (_, id)), outcome) in held.iter().zip(&batch).zip(outcomes) {
             let reply = match outcome {
                 InsertOutcome::Inserted(record) => Reply::Inserted { record },
                 InsertOutcome::AlreadyExists(record) => Reply::AlreadyExists { record },
@@ -456,21 +500,20 @@ impl Worker {
                 id.as_deref().unwrap_or("-"),
                 describe(&reply)
             );
-            self.reply(delivery, &reply).await;
+            self.reply(delivery, &reply, &mut writes);
         }
-        let last = &inserts[inserts.len() - 1].0;
+        let id = |i: usize| batch[i].1.as_deref().unwrap_or("-");
         if earlier_settled {
-            // Batches run one at a time, so every earlier delivery is settled: one ack
+            // Batches run one at a time and every earlier delivery is settled: one ack
             // with `multiple` covers the batch.
-            let ack = last.acker.ack(BasicAckOptions { multiple: true }).await;
-            if let Err(e) = ack {
-                log::warn!("{name}: batch ack failed ({e}); the batch will be redelivered");
-            }
+            let last = held.len() - 1;
+            self.ack(held[last].delivery_tag, true, id(last), &mut writes);
         } else {
-            for (delivery, (_, id)) in &inserts {
-                self.ack(delivery, id.as_deref().unwrap_or("-")).await;
+            for (i, delivery) in held.iter().enumerate() {
+                self.ack(delivery.delivery_tag, false, id(i), &mut writes);
             }
         }
+        writes
     }
 
     async fn database_answers(&self) -> bool {
@@ -480,9 +523,11 @@ impl Worker {
         }
     }
 
-    async fn reply(&self, delivery: &Delivery, reply: &Reply) {
+    /// Queues the reply, if the request asked for one. A lost reply costs the caller a
+    /// timeout, never data, so replies go unconfirmed.
+    fn reply(&self, delivery: &Delivery, reply: &Reply, writes: &mut Writes) {
         let props = &delivery.properties;
-        let Some(reply_to) = props.reply_to() else {
+        let Some(reply_to) = props.reply_to().clone() else {
             return;
         };
         let mut reply_props =
@@ -490,29 +535,36 @@ impl Worker {
         if let Some(cid) = props.correlation_id() {
             reply_props = reply_props.with_correlation_id(cid.clone());
         }
-        let sent = self
-            .channel
-            .basic_publish(
-                "".into(),
-                reply_to.clone(),
-                BasicPublishOptions::default(),
-                &reply.encode(),
-                reply_props,
-            )
-            .await;
-        if let Err(e) = sent {
-            log::warn!(
-                "{}: reply to {reply_to} not sent: {e}",
-                self.op.consumer_name()
-            );
-        }
+        let (channel, body, name) = (
+            self.channel.clone(),
+            reply.encode(),
+            self.op.consumer_name(),
+        );
+        writes.queue(async move {
+            let sent = channel
+                .basic_publish(
+                    "".into(),
+                    reply_to.clone(),
+                    BasicPublishOptions::default(),
+                    &body,
+                    reply_props,
+                )
+                .await;
+            if let Err(e) = sent {
+                log::warn!("{name}: reply to {reply_to} not sent: {e}");
+            }
+        });
     }
 
-    async fn ack(&self, delivery: &Delivery, id: &str) {
-        if let Err(e) = delivery.acker.ack(BasicAckOptions::default()).await {
-            // The work is committed; a redelivery is recognised by its message id.
-            log::warn!("{}: id={id} ack failed: {e}", self.op.consumer_name());
-        }
+    /// Queues the ack of `tag` (and, with `multiple`, of every earlier delivery).
+    fn ack(&self, tag: u64, multiple: bool, id: &str, writes: &mut Writes) {
+        let (channel, name, id) = (self.channel.clone(), self.op.consumer_name(), id.to_owned());
+        writes.queue(async move {
+            if let Err(e) = channel.basic_ack(tag, BasicAckOptions { multiple }).await {
+                // The work is committed; a redelivery is recognised by its message id.
+                log::warn!("{name}: id={id} ack failed: {e}");
+            }
+        });
     }
 
     /// Copies the message to the dead-letter exchange with the reason in a header.
@@ -581,6 +633,7 @@ fn describe(reply: &Reply) -> String {
         Reply::NotFound { srn } => format!("srn={srn} not found"),
         Reply::Record { record } => format!("srn={} read", record.srn),
         Reply::Records { records, .. } => format!("read {} records", records.len()),
+        Reply::Unchanged { version } => format!("table unchanged at version {version}"),
         Reply::Invalid { detail } => format!("invalid: {detail}"),
         Reply::Failed { detail } => format!("failed: {detail}"),
     }

@@ -55,6 +55,9 @@ pub struct Settings {
     pub api_token: Option<String>,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight work may take to finish on SIGTERM.
     pub shutdown_grace: Duration,
+    /// `READ_SNAPSHOT_MAX_BYTES`: the largest full list the producer keeps to serve
+    /// again while the table is unchanged (0: keep none).
+    pub read_snapshot_max_bytes: usize,
 }
 
 impl Default for Settings {
@@ -78,6 +81,7 @@ impl Default for Settings {
             max_in_flight: 10_000,
             api_token: None,
             shutdown_grace: Duration::from_secs(10),
+            read_snapshot_max_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -115,6 +119,8 @@ impl Settings {
             api_token: lookup("API_TOKEN").filter(|t| !t.trim().is_empty()),
             shutdown_grace: parsed::<u64>(&lookup, "SHUTDOWN_GRACE_SECS")?
                 .map_or(d.shutdown_grace, Duration::from_secs),
+            read_snapshot_max_bytes: parsed(&lookup, "READ_SNAPSHOT_MAX_BYTES")?
+                .unwrap_or(d.read_snapshot_max_bytes),
         })
     }
 

@@ -1,6 +1,13 @@
-//! MySQL access: one bounded `mysql_async` pool per process, the `students` table's
-//! migration, and the four database operations. Parameters are always bound.
+//! MySQL access: one bounded `mysql_async` pool per process, the schema's migration,
+//! and the four database operations. Parameters are always bound.
+//!
+//! Besides `students`, the schema keeps its version: `students_version` holds one row
+//! whose counter moves on with every committed change, in the same transaction as the
+//! change. Our writes bump it once per transaction (`CALL students_changed()`); triggers
+//! bump it for writes made any other way (by hand, by another program), so a full read
+//! can tell cheaply whether the table is still as it was.
 
+use crate::message::TableVersion;
 use crate::record::{Srn, StudentRecord};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, TxOpts};
@@ -9,7 +16,6 @@ use std::time::Duration;
 /// MySQL error codes after which the same statement may succeed later: the server is
 /// shutting down, overloaded, or a transaction lost a lock race.
 const TRANSIENT_SERVER_CODES: &[u16] = &[1040, 1053, 1205, 1213, 1317, 1927, 2006, 2013];
-const DUPLICATE_KEY: u16 = 1062;
 
 /// How a database operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +60,82 @@ pub enum InsertOutcome {
     AlreadyExists(StudentRecord),
 }
 
+/// What a read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// A read whose table is still at the version the caller named.
+    Unchanged(TableVersion),
+    Records {
+        records: Vec<StudentRecord>,
+        /// For a page: where the next one starts, when more records follow.
+        next_after: Option<Srn>,
+        /// For a full read: a table version the records are at least as new as.
+        version: Option<TableVersion>,
+    },
+}
+
+/// How long a pooled connection may stay idle before the pool closes it.
+const IDLE_CONNECTION_TTL: Duration = Duration::from_secs(60);
+
+/// Every connection of ours says that its transactions bump the table version
+/// themselves, so the triggers (which bump it once per row) stand aside.
+const SKIP_TRIGGERS: &str = "SET @records_version_bumped = 1";
+
+/// Most rows one batch statement carries. A batch goes as statements of power-of-two
+/// sizes up to this (100 rows: 64 + 32 + 4), so a connection prepares at most eight
+/// statement texts per kind and keeps them all in its statement cache (32 by default),
+/// where one text per batch size would keep preparing new ones, each holding the
+/// metadata of every parameter on both sides.
+const CHUNK_ROWS_MAX: usize = 64;
+
+/// Splits `0..n` into consecutive ranges of power-of-two lengths, largest first.
+fn chunks(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let left = n - start;
+        if left == 0 {
+            return None;
+        }
+        let len = CHUNK_ROWS_MAX.min(1 << left.ilog2());
+        start += len;
+        Some(start - len..start)
+    })
+}
+
+const MIGRATION: &[&str] = &[
+    r"CREATE TABLE IF NOT EXISTS students (
+        srn VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+        name VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+        section VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+        request_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+        created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    r"CREATE TABLE IF NOT EXISTS students_version (
+        id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+        epoch CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        counter BIGINT UNSIGNED NOT NULL
+    ) ENGINE=InnoDB",
+    // A new epoch each time the table is created: versions never repeat.
+    r"INSERT IGNORE INTO students_version (id, epoch, counter)
+        VALUES (1, REPLACE(UUID(), '-', ''), 0)",
+    // Runs with the migration account's rights, so the consumers' accounts need only
+    // EXECUTE on the schema, not UPDATE.
+    r"CREATE PROCEDURE IF NOT EXISTS students_changed() SQL SECURITY DEFINER MODIFIES SQL DATA
+        UPDATE students_version SET counter = counter + 1 WHERE id = 1",
+    r"CREATE TRIGGER IF NOT EXISTS students_inserted AFTER INSERT ON students FOR EACH ROW
+        BEGIN IF @records_version_bumped IS NULL THEN
+            UPDATE students_version SET counter = counter + 1 WHERE id = 1;
+        END IF; END",
+    r"CREATE TRIGGER IF NOT EXISTS students_updated AFTER UPDATE ON students FOR EACH ROW
+        BEGIN IF @records_version_bumped IS NULL THEN
+            UPDATE students_version SET counter = counter + 1 WHERE id = 1;
+        END IF; END",
+    r"CREATE TRIGGER IF NOT EXISTS students_deleted AFTER DELETE ON students FOR EACH ROW
+        BEGIN IF @records_version_bumped IS NULL THEN
+            UPDATE students_version SET counter = counter + 1 WHERE id = 1;
+        END IF; END",
+];
+
 /// The `students` table behind one bounded connection pool.
 #[derive(Clone, Debug)]
 pub struct RecordStore {
@@ -74,12 +156,18 @@ impl RecordStore {
         let constraints = PoolConstraints::new(0, pool_max.max(1))
             .expect("0 <= max, max >= 1: always valid constraints");
         // No `reset_connection` on return: these operations leave no session state
-        // (no variables, temporary tables or open transactions), and the reset round trip
-        // costs about 40% of insert throughput.
+        // but the one variable set up below (no temporary tables, no open transactions),
+        // and the reset round trip costs about 40% of insert throughput.
+        // A non-zero idle TTL is what makes the pool keep up to `pool_max` idle
+        // connections: with the default (0) it keeps only `min` (0 here), so every
+        // operation would open, authenticate and close a connection of its own.
         let pool_opts = PoolOpts::new()
             .with_constraints(constraints)
+            .with_inactive_connection_ttl(IDLE_CONNECTION_TTL)
             .with_reset_connection(false);
-        let opts = OptsBuilder::from_opts(opts).pool_opts(pool_opts);
+        let opts = OptsBuilder::from_opts(opts)
+            .pool_opts(pool_opts)
+            .setup(vec![SKIP_TRIGGERS]);
         Ok(RecordStore {
             pool: Pool::new(opts),
             connect_timeout,
@@ -97,19 +185,13 @@ impl RecordStore {
         }
     }
 
-    /// Creates the `students` table if it does not exist. Idempotent.
+    /// Creates the tables, the version procedure and the triggers that do not exist yet.
+    /// Idempotent, and safe to run from several processes at once.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        conn.query_drop(
-            r"CREATE TABLE IF NOT EXISTS students (
-                srn VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
-                name VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-                section VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-                request_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
-                created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-        )
-        .await?;
+        for statement in MIGRATION {
+            conn.query_drop(*statement).await?;
+        }
         Ok(())
     }
 
@@ -119,7 +201,7 @@ impl RecordStore {
         Ok(())
     }
 
-    /// Inserts a record, committed (autocommit) when this returns `Ok`.
+    /// Inserts a record, committed when this returns `Ok`.
     ///
     /// `request_id` makes redelivery harmless: if the SRN is already stored by the same
     /// request (a delivery whose ack was lost), the outcome is `Inserted`, not a conflict.
@@ -128,44 +210,9 @@ impl RecordStore {
         record: &StudentRecord,
         request_id: Option<&str>,
     ) -> Result<InsertOutcome, StoreError> {
-        let mut conn = self.conn().await?;
-        let inserted = conn
-            .exec_drop(
-                "INSERT INTO students (srn, name, section, request_id) VALUES (?, ?, ?, ?)",
-                (
-                    record.srn.as_str(),
-                    record.name.as_str(),
-                    record.section.as_str(),
-                    request_id,
-                ),
-            )
-            .await;
-        match inserted {
-            Ok(()) => Ok(InsertOutcome::Inserted(record.clone())),
-            Err(mysql_async::Error::Server(e)) if e.code == DUPLICATE_KEY => {
-                let existing: Option<(String, String, String, Option<String>)> = conn
-                    .exec_first(
-                        "SELECT srn, name, section, request_id FROM students WHERE srn = ?",
-                        (record.srn.as_str(),),
-                    )
-                    .await?;
-                match existing {
-                    Some((srn, name, section, stored_id)) => {
-                        let stored = row_to_record(srn, name, section)?;
-                        if same_request(stored_id.as_deref(), request_id) {
-                            Ok(InsertOutcome::Inserted(stored))
-                        } else {
-                            Ok(InsertOutcome::AlreadyExists(stored))
-                        }
-                    }
-                    // Deleted between our INSERT and SELECT: let the caller retry.
-                    None => Err(StoreError::Unavailable(
-                        "record changed concurrently; retrying".into(),
-                    )),
-                }
-            }
-            Err(e) => Err(e.into()),
-        }
+        let batch = [(record.clone(), request_id.map(str::to_owned))];
+        let mut outcomes = self.insert_batch(&batch).await?;
+        Ok(outcomes.remove(0))
     }
 
     /// Inserts many records in one transaction and returns each one's outcome, in order.
@@ -185,29 +232,55 @@ impl RecordStore {
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         // IGNORE skips taken SRNs with only the INSERT privilege (ON DUPLICATE KEY UPDATE
         // would need UPDATE, which the insert account does not hold). IGNORE also turns
-        // other errors into warnings; validated records cannot cause those, and each
-        // stored row is compared with what was sent below.
-        let rows = vec!["(?, ?, ?, ?)"; batch.len()].join(", ");
-        let insert =
-            format!("INSERT IGNORE INTO students (srn, name, section, request_id) VALUES {rows}");
-        let params: Vec<mysql_async::Value> = batch
-            .iter()
-            .flat_map(|(r, id)| {
-                [
-                    r.srn.as_str().into(),
-                    r.name.as_str().into(),
-                    r.section.as_str().into(),
-                    id.as_deref().into(),
-                ]
-            })
-            .collect();
-        tx.exec_drop(insert, params).await?;
-        let marks = vec!["?"; batch.len()].join(", ");
-        let select =
-            format!("SELECT srn, name, section, request_id FROM students WHERE srn IN ({marks})");
-        let srns: Vec<mysql_async::Value> =
-            batch.iter().map(|(r, _)| r.srn.as_str().into()).collect();
-        let stored: Vec<(String, String, String, Option<String>)> = tx.exec(select, srns).await?;
+        // other errors into warnings; validated records cannot cause those, and any row
+        // not inserted is compared with what was sent below.
+        let mut inserted = 0;
+        for chunk in chunks(batch.len()) {
+            let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+            let insert = format!(
+                "INSERT IGNORE INTO students (srn, name, section, request_id) VALUES {rows}"
+            );
+            let params: Vec<mysql_async::Value> = batch[chunk]
+                .iter()
+                .flat_map(|(r, id)| {
+                    [
+                        r.srn.as_str().into(),
+                        r.name.as_str().into(),
+                        r.section.as_str().into(),
+                        id.as_deref().into(),
+                    ]
+                })
+                .collect();
+            tx.exec_drop(insert, params).await?;
+            inserted += tx.affected_rows();
+        }
+        if inserted == batch.len() as u64 {
+            // Every row went in as sent: nothing to look up.
+            tx.exec_drop("CALL students_changed()", ()).await?;
+            tx.commit().await?;
+            return Ok(batch
+                .iter()
+                .map(|(record, _)| InsertOutcome::Inserted(record.clone()))
+                .collect());
+        }
+        let mut stored: Vec<(String, String, String, Option<String>)> = Vec::new();
+        for chunk in chunks(batch.len()) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let select = format!(
+                "SELECT srn, name, section, request_id FROM students WHERE srn IN ({marks})"
+            );
+            let srns: Vec<mysql_async::Value> = batch[chunk]
+                .iter()
+                .map(|(r, _)| r.srn.as_str().into())
+                .collect();
+            stored.extend(
+                tx.exec::<(String, String, String, Option<String>), _, _>(select, srns)
+                    .await?,
+            );
+        }
+        if inserted > 0 {
+            tx.exec_drop("CALL students_changed()", ()).await?;
+        }
         tx.commit().await?;
         let stored: std::collections::HashMap<String, (String, String, String, Option<String>)> =
             stored.into_iter().map(|row| (row.0.clone(), row)).collect();
@@ -250,6 +323,7 @@ impl RecordStore {
         };
         tx.exec_drop("DELETE FROM students WHERE srn = ?", (srn.as_str(),))
             .await?;
+        tx.exec_drop("CALL students_changed()", ()).await?;
         tx.commit().await?;
         Ok(Some(row_to_record(srn, name, section)?))
     }
@@ -267,14 +341,39 @@ impl RecordStore {
             .transpose()
     }
 
+    /// The table's current version; `None` if the version row is missing (then full
+    /// reads are never answered `Unchanged`).
+    pub async fn version(&self) -> Result<Option<TableVersion>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(version_of(&mut conn).await?)
+    }
+
     /// All records ordered by SRN, or with `limit` one page starting after `after`.
-    /// Returns the page and, when more records follow, where the next page starts.
+    ///
+    /// When the caller names a `known` version and the table is still at it, the
+    /// answer is `Unchanged` and no record is read: the caller holds the whole table at
+    /// that version and can answer any read from it. A full read (neither `after` nor
+    /// `limit`) names the version it saw. The version is read first, so the records
+    /// are at least as new as it says: a change committed in between makes the next
+    /// read fetch again, never serve something older.
     pub async fn read(
         &self,
         after: Option<&Srn>,
         limit: Option<u32>,
-    ) -> Result<(Vec<StudentRecord>, Option<Srn>), StoreError> {
+        known: Option<&TableVersion>,
+    ) -> Result<ReadOutcome, StoreError> {
         let mut conn = self.conn().await?;
+        let full = after.is_none() && limit.is_none();
+        let version = if full || known.is_some() {
+            version_of(&mut conn).await?
+        } else {
+            None
+        };
+        if let (Some(version), Some(known)) = (&version, known) {
+            if version == known {
+                return Ok(ReadOutcome::Unchanged(version.clone()));
+            }
+        }
         let after = after.map_or("", Srn::as_str);
         let rows: Vec<(String, String, String)> = match limit {
             None => {
@@ -297,14 +396,19 @@ impl RecordStore {
             .into_iter()
             .map(|(srn, name, section)| row_to_record(srn, name, section))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match limit {
+        let next_after = match limit {
             Some(limit) if records.len() > limit as usize => {
                 records.truncate(limit as usize);
                 records.last().map(|r| r.srn.clone())
             }
             _ => None,
         };
-        Ok((records, next))
+        Ok(ReadOutcome::Records {
+            records,
+            next_after,
+            // Only a full list is worth keeping under its version.
+            version: version.filter(|_| full),
+        })
     }
 
     /// Closes every pooled connection. Call once, at shutdown.
@@ -313,6 +417,16 @@ impl RecordStore {
             log::warn!("closing the database pool: {e}");
         }
     }
+}
+
+async fn version_of(conn: &mut Conn) -> Result<Option<TableVersion>, mysql_async::Error> {
+    let row: Option<(String, u64)> = conn
+        .exec_first(
+            "SELECT epoch, counter FROM students_version WHERE id = 1",
+            (),
+        )
+        .await?;
+    Ok(row.map(|(epoch, counter)| TableVersion { epoch, counter }))
 }
 
 /// Whether a stored row was written by this request. Without an id nothing proves it.
@@ -328,4 +442,23 @@ fn row_to_record(srn: String, name: String, section: String) -> Result<StudentRe
         name,
         section,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_into_few_power_of_two_statements() {
+        let lens = |n| chunks(n).map(|c| c.len()).collect::<Vec<_>>();
+        assert_eq!(lens(0), Vec::<usize>::new());
+        assert_eq!(lens(1), [1]);
+        assert_eq!(lens(100), [64, 32, 4]);
+        assert_eq!(lens(127), [64, 32, 16, 8, 4, 2, 1]);
+        assert_eq!(lens(200), [64, 64, 64, 8]);
+        for n in 0..600 {
+            let all: Vec<usize> = chunks(n).flatten().collect();
+            assert_eq!(all, (0..n).collect::<Vec<_>>(), "{n}");
+        }
+    }
 }

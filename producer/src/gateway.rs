@@ -28,6 +28,8 @@ use tokio::sync::{oneshot, watch, Semaphore};
 
 /// AMQP delivery mode 2: the broker writes the message to disk on a durable queue.
 const PERSISTENT: u8 = 2;
+/// Delivery mode 1: kept in memory only.
+const TRANSIENT: u8 = 1;
 
 /// Why a call produced no reply.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +66,16 @@ pub struct Answer {
     pub round_trip: Duration,
 }
 
-type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Reply, String>>>>;
+/// A consumer's reply as it arrived, not yet decoded: callers that pass part of it on
+/// to the client (reads) decode only what they need.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub body: Vec<u8>,
+    pub request_id: String,
+    pub round_trip: Duration,
+}
+
+type Pending = Mutex<HashMap<String, oneshot::Sender<Vec<u8>>>>;
 
 struct Inner {
     /// The live channel, or `None` while (re)connecting.
@@ -102,9 +113,7 @@ impl Drop for PendingGuard<'_> {
     }
 }
 
-fn lock(
-    pending: &Pending,
-) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Result<Reply, String>>>> {
+fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Vec<u8>>>> {
     // A panic while holding this lock cannot leave the map inconsistent: keep going.
     pending
         .lock()
@@ -160,6 +169,32 @@ impl Gateway {
     /// `Unroutable` (no queue bound), `Timeout` (confirmed, no reply in time) or
     /// `BadReply`.
     pub async fn call(&self, request: &Request) -> Result<Answer, GatewayError> {
+        let raw = self.call_raw(request).await?;
+        let consumer = request.operation().consumer_name();
+        let reply = Reply::decode(&raw.body).map_err(|e| GatewayError::BadReply {
+            consumer,
+            detail: e.to_string(),
+        })?;
+        self.count_reply(consumer, reply.outcome());
+        Ok(Answer {
+            reply,
+            request_id: raw.request_id,
+            round_trip: raw.round_trip,
+        })
+    }
+
+    /// Counts a consumer's reply by outcome (for `/metrics`), once the caller has read it.
+    pub fn count_reply(&self, consumer: &str, outcome: &str) {
+        self.inner
+            .metrics
+            .consumer_replies
+            .with_label_values(&[consumer, outcome])
+            .inc();
+    }
+
+    /// Like [`Gateway::call`], but returns the reply undecoded; the caller decodes it
+    /// and counts it with [`Gateway::count_reply`].
+    pub async fn call_raw(&self, request: &Request) -> Result<RawAnswer, GatewayError> {
         let op = request.operation();
         let _permit = self
             .inner
@@ -185,8 +220,11 @@ impl Gateway {
             id: &id,
         };
         let started = Instant::now();
+        // Writes must survive a broker restart. A health check or a read need not: after
+        // a restart nobody waits for its answer any more, so it skips the disk.
+        let mode = if op.is_write() { PERSISTENT } else { TRANSIENT };
         let mut props = BasicProperties::default()
-            .with_delivery_mode(PERSISTENT)
+            .with_delivery_mode(mode)
             .with_content_type("application/json".into())
             .with_message_id(id.as_str().into())
             .with_correlation_id(id.as_str().into())
@@ -261,24 +299,14 @@ impl Gateway {
                     "broker connection lost while waiting for the reply".into(),
                 ))
             }
-            Ok(Ok(Err(detail))) => {
-                return Err(GatewayError::BadReply {
-                    consumer: op.consumer_name(),
-                    detail,
-                })
-            }
-            Ok(Ok(Ok(reply))) => reply,
+            Ok(Ok(body)) => body,
         };
         metrics
             .reply_duration
             .with_label_values(&[consumer])
             .observe(started.elapsed().as_secs_f64());
-        metrics
-            .consumer_replies
-            .with_label_values(&[consumer, reply.outcome()])
-            .inc();
-        Ok(Answer {
-            reply,
+        Ok(RawAnswer {
+            body: reply,
             request_id: id.clone(),
             round_trip: started.elapsed(),
         })
@@ -358,7 +386,7 @@ impl Gateway {
             tokio::select! {
                 _ = shutdown.wait() => return Ok(()),
                 next = replies.next() => match next {
-                    Some(Ok(delivery)) => self.deliver(&delivery.properties, &delivery.data),
+                    Some(Ok(delivery)) => self.deliver(delivery),
                     Some(Err(e)) => return Err(e.into()),
                     None => return Err(SessionError::RepliesEnded),
                 },
@@ -411,15 +439,17 @@ impl Gateway {
         Ok(stats)
     }
 
-    fn deliver(&self, props: &BasicProperties, data: &[u8]) {
-        let Some(id) = props.correlation_id() else {
+    /// Hands a reply to its caller. Decoding is the caller's: this task serves every
+    /// reply of the process, the callers run in parallel.
+    fn deliver(&self, delivery: lapin::message::Delivery) {
+        let Some(id) = delivery.properties.correlation_id() else {
             log::warn!("producer: reply without correlation id dropped");
             return;
         };
         let waiter = lock(&self.inner.pending).remove(id.as_str());
         match waiter {
             Some(tx) => {
-                let _ = tx.send(Reply::decode(data).map_err(|e| e.to_string()));
+                let _ = tx.send(delivery.data);
             }
             None => log::info!("producer: id={id} reply arrived after its caller gave up"),
         }

@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod input;
 pub mod metrics;
 pub mod routes;
+pub mod snapshot;
 pub mod v1;
 
 use api_doc::ApiDoc;
@@ -41,6 +42,9 @@ pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Ro
     rocket::custom(figment)
         .manage(gateway)
         .manage(metrics.clone())
+        .manage(Arc::new(snapshot::Snapshots::new(
+            settings.read_snapshot_max_bytes,
+        )))
         .manage(input::BodyLimit(settings.max_body_bytes))
         .manage(auth::ApiToken(settings.api_token.clone()))
         .mount(

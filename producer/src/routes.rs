@@ -3,12 +3,13 @@
 //! consumer's [`Reply`] to a status and a typed body (see [`crate::body`]).
 
 use crate::auth::Authorized;
-use crate::body::{ErrorBody, HealthBody, PageBody, QueueStats, ReadyBody, RecordBody};
-use crate::error::{json_response, ApiError};
-use crate::gateway::{Answer, Gateway};
+use crate::body::{ErrorBody, HealthBody, QueueStats, ReadyBody, RecordBody};
+use crate::error::ApiError;
+use crate::gateway::{Answer, Gateway, GatewayError};
 use crate::input::{Body, Fields, Query, Value};
 use crate::metrics::Metrics;
-use inventory::message::{Reply, Request};
+use crate::snapshot::{self, Snapshots};
+use inventory::message::{ReadReply, Reply, Request, TableVersion};
 use inventory::{Operation, Srn, StudentRecord};
 use rocket::http::{ContentType, Header, Status};
 use rocket::response::{self, Responder};
@@ -29,16 +30,35 @@ const RECORD_FIELDS: &str = "Name, SRN and Section";
 /// A successful answer: status, JSON body, the request id, extra headers.
 pub struct Answered {
     status: Status,
-    body: serde_json::Value,
+    body: JsonBody,
     request_id: Option<String>,
     headers: Vec<Header<'static>>,
 }
 
+/// A response body that is already JSON text.
+enum JsonBody {
+    Owned(Vec<u8>),
+    /// A full list held by [`Snapshots`], shared by every response that serves it.
+    Shared(Arc<[u8]>),
+    /// `304 Not Modified` has none.
+    Empty,
+}
+
 impl Answered {
     pub fn new(status: Status, body: &impl Serialize, request_id: Option<&str>) -> Answered {
+        let body = serde_json::to_vec(body).expect("response bodies always serialise");
+        Answered::json(status, JsonBody::Owned(body), request_id)
+    }
+
+    /// A body that is already JSON text.
+    pub fn raw(status: Status, body: Vec<u8>, request_id: Option<&str>) -> Answered {
+        Answered::json(status, JsonBody::Owned(body), request_id)
+    }
+
+    fn json(status: Status, body: JsonBody, request_id: Option<&str>) -> Answered {
         Answered {
             status,
-            body: serde_json::to_value(body).expect("response bodies always serialise"),
+            body,
             request_id: request_id.map(str::to_owned),
             headers: Vec::new(),
         }
@@ -52,14 +72,33 @@ impl Answered {
 
 impl<'r> Responder<'r, 'static> for Answered {
     fn respond_to(self, _: &'r rocket::Request<'_>) -> response::Result<'static> {
-        let mut response = json_response(self.status, &self.body);
+        let mut response = rocket::Response::build();
+        response.status(self.status);
+        match self.body {
+            JsonBody::Owned(bytes) => {
+                response
+                    .header(ContentType::JSON)
+                    .max_chunk_size(bytes.len().clamp(4096, 1 << 20))
+                    .sized_body(bytes.len(), std::io::Cursor::new(bytes));
+            }
+            JsonBody::Shared(bytes) => {
+                // Rocket hands a body to the connection in chunks of 4 KiB by default,
+                // each a trip through a channel and a write: a full list of 10,000
+                // records would be 160 of them.
+                response
+                    .header(ContentType::JSON)
+                    .max_chunk_size(bytes.len().clamp(4096, 1 << 20))
+                    .sized_body(bytes.len(), std::io::Cursor::new(bytes));
+            }
+            JsonBody::Empty => {}
+        }
         if let Some(id) = self.request_id {
-            response.set_header(Header::new("X-Request-Id", id));
+            response.header(Header::new("X-Request-Id", id));
         }
         for header in self.headers {
-            response.set_header(header);
+            response.header_adjoin(header);
         }
-        Ok(response)
+        Ok(response.finalize())
     }
 }
 
@@ -68,16 +107,22 @@ pub type ApiResult = Result<Answered, ApiError>;
 /// Calls the gateway; a consumer's `Invalid`/`Failed` reply becomes an [`ApiError`].
 pub async fn call(gateway: &Gateway, request: Request) -> Result<Answer, ApiError> {
     let answer = gateway.call(&request).await?;
-    match answer.reply {
+    let reply = refused(answer.reply, &answer.request_id)?;
+    Ok(Answer { reply, ..answer })
+}
+
+/// Turns the replies that say the consumer refused or failed into their error.
+fn refused(reply: Reply, request_id: &str) -> Result<Reply, ApiError> {
+    match reply {
         Reply::Invalid { detail } => Err(ApiError::Rejected {
             detail,
-            request_id: answer.request_id,
+            request_id: request_id.to_owned(),
         }),
         Reply::Failed { detail } => Err(ApiError::ConsumerFailed {
             detail,
-            request_id: answer.request_id,
+            request_id: request_id.to_owned(),
         }),
-        _ => Ok(answer),
+        reply => Ok(reply),
     }
 }
 
@@ -467,12 +512,24 @@ pub async fn delete(gateway: &Gateway, srn: Srn) -> ApiResult {
     )
 )]
 #[get("/read_database")]
-pub async fn read_database(query: Query, gateway: &State<Gateway>) -> ApiResult {
+pub async fn read_database(
+    query: Query,
+    if_none_match: IfNoneMatch,
+    gateway: &State<Gateway>,
+    snapshots: &State<Arc<Snapshots>>,
+) -> ApiResult {
     let mut fields = query.0?;
     let (after, limit) = page_from(&mut fields)?;
     fields.reject_unknown("limit and after")?;
-    let (page, request_id) = read(gateway, after, limit).await?;
-    let mut answered = Answered::new(Status::Ok, &page.records, Some(&request_id));
+    if after.is_none() && limit.is_none() {
+        return read_all(gateway, snapshots, if_none_match.0).await;
+    }
+    let (page, request_id) = read(gateway, snapshots, after, limit).await?;
+    let mut answered = Answered::json(
+        Status::Ok,
+        JsonBody::Owned(page.records.to_vec()),
+        Some(&request_id),
+    );
     if let (Some(next), Some(limit)) = (page.next_after, limit) {
         answered = answered
             .with_header(Header::new("X-Next-After", next.to_string()))
@@ -482,6 +539,99 @@ pub async fn read_database(query: Query, gateway: &State<Gateway>) -> ApiResult 
             ));
     }
     Ok(answered)
+}
+
+/// The table version named by an `If-None-Match` header, if any.
+pub struct IfNoneMatch(pub Option<TableVersion>);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for IfNoneMatch {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(
+        req: &'r rocket::Request<'_>,
+    ) -> rocket::request::Outcome<Self, Self::Error> {
+        let version = req
+            .headers()
+            .get("If-None-Match")
+            .find_map(snapshot::version_in);
+        rocket::request::Outcome::Success(IfNoneMatch(version))
+    }
+}
+
+/// The whole list. It still travels to consumer-read every time, naming the version
+/// of the list held here (or the one the client holds); the list itself moves only
+/// when the table changed.
+async fn read_all(
+    gateway: &Gateway,
+    snapshots: &Snapshots,
+    client_holds: Option<TableVersion>,
+) -> ApiResult {
+    let held = snapshots.current();
+    let known_version = held
+        .as_ref()
+        .map(|s| s.version.clone())
+        .or_else(|| client_holds.clone());
+    let request = Request::ReadDatabase {
+        after: None,
+        limit: None,
+        known_version,
+    };
+    let consumer = request.operation().consumer_name();
+    let raw = gateway.call_raw(&request).await?;
+    let reply = ReadReply::decode(&raw.body).map_err(|e| GatewayError::BadReply {
+        consumer,
+        detail: e.to_string(),
+    })?;
+    let request_id = Some(raw.request_id.as_str());
+    let (version, body) = match reply {
+        ReadReply::Records {
+            records, version, ..
+        } => {
+            gateway.count_reply(consumer, "records");
+            let body = match &version {
+                Some(version) => JsonBody::Shared(snapshots.offer(version.clone(), records)),
+                None => JsonBody::Owned(records.to_vec()),
+            };
+            (version, body)
+        }
+        ReadReply::Other(Reply::Unchanged { version }) => {
+            gateway.count_reply(consumer, "unchanged");
+            let body = match held {
+                Some(held) if held.version == version => JsonBody::Shared(held.body.clone()),
+                // We named the client's version, and the client holds the list.
+                _ if client_holds.as_ref() == Some(&version) => JsonBody::Empty,
+                _ => {
+                    return Err(ApiError::ConsumerFailed {
+                        detail: format!(
+                            "consumer-read answered unchanged at {version}, which is not held"
+                        ),
+                        request_id: raw.request_id,
+                    })
+                }
+            };
+            (Some(version), body)
+        }
+        ReadReply::Other(reply) => {
+            gateway.count_reply(consumer, reply.outcome());
+            let reply = refused(reply, &raw.request_id)?;
+            return Err(unexpected(Answer {
+                reply,
+                request_id: raw.request_id,
+                round_trip: raw.round_trip,
+            }));
+        }
+    };
+    let Some(version) = version else {
+        return Ok(Answered::json(Status::Ok, body, request_id));
+    };
+    let etag = Header::new("ETag", snapshot::etag(&version));
+    if client_holds.as_ref() == Some(&version) {
+        return Ok(
+            Answered::json(Status::NotModified, JsonBody::Empty, request_id).with_header(etag),
+        );
+    }
+    Ok(Answered::json(Status::Ok, body, request_id).with_header(etag))
 }
 
 /// Reads the optional `after` (an SRN) and `limit` (1 to 1000) paging fields.
@@ -508,24 +658,88 @@ pub fn page_from(fields: &mut Fields) -> Result<(Option<Srn>, Option<u32>), ApiE
     Ok((after, limit))
 }
 
+/// One page of records, left as the JSON the consumer wrote.
+pub struct RawPage {
+    /// The JSON array of records.
+    pub records: Vec<u8>,
+    pub next_after: Option<Srn>,
+}
+
+impl RawPage {
+    /// `{"records": [...], "next_after": ...}`, the v1 API's page ([`PageBody`]).
+    pub fn to_page_body(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.records.len() + 64);
+        out.extend_from_slice(b"{\"records\":");
+        out.extend_from_slice(&self.records);
+        if let Some(next) = &self.next_after {
+            out.extend_from_slice(b",\"next_after\":");
+            serde_json::to_writer(&mut out, next).expect("an SRN always serialises");
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// One page (or, without `limit`, everything after `after`), read through consumer-read:
+/// from the database, or from the full list held here when consumer-read says the
+/// table is still at its version.
 pub async fn read(
     gateway: &Gateway,
+    snapshots: &Snapshots,
     after: Option<Srn>,
     limit: Option<u32>,
-) -> Result<(PageBody, String), ApiError> {
-    let answer = call(gateway, Request::ReadDatabase { after, limit }).await?;
-    match answer.reply {
-        Reply::Records {
+) -> Result<(RawPage, String), ApiError> {
+    let held = snapshots.current();
+    let request = Request::ReadDatabase {
+        after: after.clone(),
+        limit,
+        known_version: held.as_ref().map(|s| s.version.clone()),
+    };
+    let consumer = request.operation().consumer_name();
+    let raw = gateway.call_raw(&request).await?;
+    let reply = ReadReply::decode(&raw.body).map_err(|e| GatewayError::BadReply {
+        consumer,
+        detail: e.to_string(),
+    })?;
+    match reply {
+        ReadReply::Other(Reply::Unchanged { version }) => {
+            gateway.count_reply(consumer, "unchanged");
+            let held =
+                held.filter(|s| s.version == version)
+                    .ok_or_else(|| ApiError::ConsumerFailed {
+                        detail: format!(
+                            "consumer-read answered unchanged at {version}, which is not held"
+                        ),
+                        request_id: raw.request_id.clone(),
+                    })?;
+            let page = held.page(after.as_ref(), limit);
+            let page = RawPage {
+                records: page.records,
+                next_after: page.next_after,
+            };
+            Ok((page, raw.request_id))
+        }
+        ReadReply::Records {
             records,
             next_after,
-        } => Ok((
-            PageBody {
-                records,
+            ..
+        } => {
+            gateway.count_reply(consumer, "records");
+            let page = RawPage {
+                records: records.to_vec(),
                 next_after,
-            },
-            answer.request_id,
-        )),
-        _ => Err(unexpected(answer)),
+            };
+            Ok((page, raw.request_id))
+        }
+        ReadReply::Other(reply) => {
+            gateway.count_reply(consumer, reply.outcome());
+            let reply = refused(reply, &raw.request_id)?;
+            Err(unexpected(Answer {
+                reply,
+                request_id: raw.request_id,
+                round_trip: raw.round_trip,
+            }))
+        }
     }
 }
 
@@ -624,6 +838,7 @@ pub async fn readyz(gateway: &State<Gateway>) -> Answered {
         let probe = Request::ReadDatabase {
             after: None,
             limit: Some(1),
+            known_version: None,
         };
         ready.database = match call(gateway, probe).await {
             Ok(_) => "reachable".into(),

@@ -32,19 +32,23 @@ pub const DEFAULT_PAGE: u32 = 100;
     )
 )]
 #[get("/v1/records")]
-pub async fn list(query: Query, gateway: &State<Gateway>) -> ApiResult {
+pub async fn list(
+    query: Query,
+    gateway: &State<Gateway>,
+    snapshots: &State<std::sync::Arc<crate::snapshot::Snapshots>>,
+) -> ApiResult {
     let mut fields = query.0?;
     let (after, limit) = routes::page_from(&mut fields)?;
     fields.reject_unknown("limit and after")?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
-    let (page, request_id) = routes::read(gateway, after, Some(limit)).await?;
+    let (page, request_id) = routes::read(gateway, snapshots, after, Some(limit)).await?;
     let link = page.next_after.as_ref().map(|next| {
         Header::new(
             "Link",
             format!("</v1/records?limit={limit}&after={next}>; rel=\"next\""),
         )
     });
-    let mut answered = Answered::new(Status::Ok, &page, Some(&request_id));
+    let mut answered = Answered::raw(Status::Ok, page.to_page_body(), Some(&request_id));
     if let Some(link) = link {
         answered = answered.with_header(link);
     }

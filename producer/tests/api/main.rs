@@ -16,4 +16,5 @@ mod privileges;
 mod promises;
 mod read;
 mod shapes;
+mod snapshot;
 mod v1;

@@ -149,3 +149,39 @@ async fn calls_waiting_on_a_dead_consumer_are_bounded() {
     let timed_out = results.iter().filter(|(s, _)| *s == 504).count();
     assert_eq!((timed_out, overloaded), (3, 5), "{results:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_keep_their_database_connections_between_messages() {
+    let app = crate::helpers::spawn_app().await;
+    for i in 0..20 {
+        let srn = format!("POOL{i}");
+        assert_eq!(app.insert("Pooled", &srn, "A").await.0, 201);
+        assert_eq!(app.get("/read_database?limit=5").await.0, 200);
+        assert_eq!(app.get(&format!("/delete_record/{srn}")).await.0, 200);
+    }
+    let database = app
+        .settings
+        .database_url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut conn = mysql_async::Conn::from_url(&app.settings.database_url)
+        .await
+        .unwrap();
+    let open: u64 = mysql_async::prelude::Queryable::exec_first(
+        &mut conn,
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+        (database,),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    conn.disconnect().await.unwrap();
+    // Each of the three consumers' pools holds at most DB_POOL_MAX connections, idle
+    // between messages; none would be left if each message opened its own.
+    assert!(
+        (1..=3 * app.settings.db_pool_max as u64).contains(&open),
+        "{open} connections open"
+    );
+}

@@ -71,7 +71,21 @@ async fn each_consumer_account_holds_only_what_its_operation_needs() {
             DENIED,
             "{account} must not drop"
         );
+        // The table version moves only through students_changed() and the triggers.
+        assert_eq!(
+            error_code_of(account, "UPDATE students_version SET counter = 0").await,
+            DENIED,
+            "{account} must not set the table version"
+        );
     }
+    let bump = "CALL students_changed()";
+    assert_eq!(error_code_of(ins, bump).await, None);
+    assert_eq!(error_code_of(del, bump).await, None);
+    assert_eq!(
+        error_code_of(read, bump).await,
+        Some(1370),
+        "the read account changes nothing, not even the version"
+    );
 }
 
 #[tokio::test]

@@ -118,3 +118,56 @@ fn an_invalid_setting_stops_the_process_naming_the_variable() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HTTP_PORT"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_persistent_and_health_checks_and_reads_are_not() {
+    let app = spawn_app_with(Options {
+        consumers: vec![],
+        reply_timeout: Duration::from_secs(3),
+        ..Options::default()
+    })
+    .await;
+    let waiting = {
+        let (client, base) = (app.client.clone(), app.url("/"));
+        let srn = unique_srn();
+        tokio::spawn(async move {
+            let insert = client
+                .post(format!("{base}insert_record"))
+                .json(&serde_json::json!({"Name": "Kept", "SRN": srn, "Section": "A"}))
+                .send();
+            let delete = client.get(format!("{base}delete_record/{srn}")).send();
+            let health = client.get(format!("{base}health_check")).send();
+            let read = client.get(format!("{base}read_database")).send();
+            let _ = tokio::join!(insert, delete, health, read);
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    for (op, mode) in [
+        (Operation::InsertRecord, 2),
+        (Operation::DeleteRecord, 2),
+        (Operation::HealthCheck, 1),
+        (Operation::ReadDatabase, 1),
+    ] {
+        let message = channel
+            .basic_get(
+                op.queue().into(),
+                lapin::options::BasicGetOptions::default(),
+            )
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("a message waits on {}", op.queue()));
+        assert_eq!(
+            *message.delivery.properties.delivery_mode(),
+            Some(mode),
+            "delivery mode of {}",
+            op.queue()
+        );
+    }
+    let _ = conn.close(200, "done".into()).await;
+    waiting.abort();
+}
