@@ -5,9 +5,17 @@
 //! same code path as a first start, which every test exercises.
 
 use crate::shutdown::Shutdown;
+use lapin::uri::AMQPUri;
 use lapin::{Connection, ConnectionProperties};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+/// The largest frame we ask the broker for, unless the URL names one (`?frame_max=`).
+/// lapin keeps 32 frames' worth of buffer each way per connection, and a busy
+/// connection cycles through all of it: the broker's default of 128 KiB made that
+/// 8 MiB resident per process. Messages here are a few hundred bytes; a full list of
+/// records simply travels as more frames.
+pub const FRAME_MAX: u32 = 32 * 1024;
 
 /// Opens a connection named after the process (shown in the management UI).
 ///
@@ -29,7 +37,15 @@ pub async fn connect(urls: &str, name: &str) -> Result<Connection, lapin::Error>
             .copied()
             .unwrap_or("");
         let properties = ConnectionProperties::default().with_connection_name(name.into());
-        match Connection::connect(url, properties).await {
+        let connected = match url.parse::<AMQPUri>() {
+            Ok(mut uri) => {
+                uri.query.frame_max.get_or_insert(FRAME_MAX);
+                Connection::connect_uri(uri, properties).await
+            }
+            // lapin says what is wrong with the URL.
+            Err(_) => Connection::connect(url, properties).await,
+        };
+        match connected {
             Ok(conn) => return Ok(conn),
             Err(e) => last_error = Some(e),
         }

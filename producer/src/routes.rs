@@ -74,21 +74,24 @@ impl<'r> Responder<'r, 'static> for Answered {
     fn respond_to(self, _: &'r rocket::Request<'_>) -> response::Result<'static> {
         let mut response = rocket::Response::build();
         response.status(self.status);
+        // Rocket hands a body to the connection in chunks of 4 KiB by default, each a
+        // trip through a channel and a write: a full list of 10,000 records would be
+        // 160 of them. One chunk per body (up to 1 MiB); set after `sized_body`, which
+        // starts a new body at the default size.
         match self.body {
             JsonBody::Owned(bytes) => {
+                let chunk = bytes.len().clamp(4096, 1 << 20);
                 response
                     .header(ContentType::JSON)
-                    .max_chunk_size(bytes.len().clamp(4096, 1 << 20))
-                    .sized_body(bytes.len(), std::io::Cursor::new(bytes));
+                    .sized_body(bytes.len(), std::io::Cursor::new(bytes))
+                    .max_chunk_size(chunk);
             }
             JsonBody::Shared(bytes) => {
-                // Rocket hands a body to the connection in chunks of 4 KiB by default,
-                // each a trip through a channel and a write: a full list of 10,000
-                // records would be 160 of them.
+                let chunk = bytes.len().clamp(4096, 1 << 20);
                 response
                     .header(ContentType::JSON)
-                    .max_chunk_size(bytes.len().clamp(4096, 1 << 20))
-                    .sized_body(bytes.len(), std::io::Cursor::new(bytes));
+                    .sized_body(bytes.len(), std::io::Cursor::new(bytes))
+                    .max_chunk_size(chunk);
             }
             JsonBody::Empty => {}
         }

@@ -185,3 +185,45 @@ async fn consumers_keep_their_database_connections_between_messages() {
         "{open} connections open"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_connections_use_small_frames_unless_the_url_says_otherwise() {
+    let app = spawn_app().await;
+    let name = format!("frame-test-{}", unique_srn());
+    let url = app.settings.amqp_url.clone();
+    let default = inventory::broker::connect(&url, &name).await.unwrap();
+    let explicit = inventory::broker::connect(&format!("{url}?frame_max=65536"), &name)
+        .await
+        .unwrap();
+    let (base, user, password) = crate::helpers::split_credentials(&crate::helpers::rabbitmq_api());
+    let mut frame_maxes = Vec::new();
+    // The management API lists a connection once its stats are in (a few seconds).
+    for _ in 0..100 {
+        let connections: Vec<Value> = reqwest::Client::new()
+            .get(format!("{base}/vhosts/{}/connections", app.vhost))
+            .basic_auth(&user, Some(&password))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        frame_maxes = connections
+            .iter()
+            .filter(|c| c["client_properties"]["connection_name"] == name.as_str())
+            .map(|c| c["frame_max"].as_u64().unwrap())
+            .collect();
+        if frame_maxes.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    frame_maxes.sort();
+    assert_eq!(
+        frame_maxes,
+        [u64::from(inventory::broker::FRAME_MAX), 65536],
+        "lapin keeps 32 frames of buffer each way: the frame size is its memory"
+    );
+    let _ = default.close(200, "done".into()).await;
+    let _ = explicit.close(200, "done".into()).await;
+}
