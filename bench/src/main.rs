@@ -945,9 +945,74 @@ async fn report(
         "## Targets\n\nHow: each judged from the figures above (RSS: the peak over all scenarios).\n\n| target | measured | |\n| --- | --- | --- |\n{targets}"
     );
     let _ = writeln!(out, "## Reading\n");
+    out.push_str(&reading(rows));
     let _ = writeln!(
         out,
-        "Where the time goes, read against these figures: [READING.md](READING.md)."
+        "\nWhy each figure is what it is, and what was done about it: [READING.md](READING.md)."
     );
+    out
+}
+
+/// Where the time went in this run, scenario by scenario, from the CPU table: the
+/// biggest shares, how busy the machine was, and the CPU cost against the ceiling's
+/// (when the machine is saturated, throughput follows CPU per request).
+fn reading(rows: &[Row]) -> String {
+    let mut out = String::new();
+    fn per_unit(row: &Row) -> Option<(f64, &Cpu)> {
+        row.cpu
+            .as_ref()
+            .map(|c| (c.usage.total() * 1e6 / c.count.max(1) as f64, c))
+    }
+    let ceiling_cost = |name: &str| {
+        rows.iter()
+            .find(|r| r.scenario.starts_with(name))
+            .and_then(per_unit)
+            .map(|(us, _)| us)
+    };
+    let rpc = ceiling_cost("ceiling: raw request-reply");
+    let drain = ceiling_cost("ceiling: raw drain");
+    for row in rows {
+        let Some((total, cpu)) = per_unit(row) else {
+            continue;
+        };
+        let mut shares: Vec<(&str, f64)> = cpu
+            .usage
+            .components
+            .iter()
+            .map(|(name, seconds)| (*name, 100.0 * seconds / cpu.usage.total().max(1e-9)))
+            .filter(|(_, share)| *share >= 5.0)
+            .collect();
+        shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let shares = shares
+            .iter()
+            .map(|(name, share)| format!("{name} {share:.0}%"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (busy, steal) = cpu.usage.machine_percent();
+        let bound = if busy >= 85.0 {
+            "CPU-bound"
+        } else {
+            "not CPU-bound: waiting on something"
+        };
+        let mut line = format!(
+            "- **{}**: {total:.0} µs of CPU per {} ({shares}); machine {busy:.0}% busy ({bound}), steal {steal:.1}%.",
+            row.scenario, cpu.per
+        );
+        let against = if row.scenario.starts_with("drain") {
+            drain.map(|c| ("the raw drain", c))
+        } else if row.scenario.starts_with("ceiling") {
+            None
+        } else {
+            rpc.map(|c| ("the raw request-reply loop", c))
+        };
+        if let Some((name, cost)) = against {
+            let _ = write!(
+                line,
+                " Against {name}'s {cost:.0} µs: {:.2} of its CPU cost.",
+                cost / total
+            );
+        }
+        let _ = writeln!(out, "{line}");
+    }
     out
 }

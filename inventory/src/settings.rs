@@ -217,11 +217,14 @@ mod tests {
             ("HTTP_PORT", "9000"),
             ("REPLY_TIMEOUT_MS", "250"),
             ("PREFETCH", "50"),
+            ("READ_SNAPSHOT_MAX_BYTES", "0"),
         ])
         .unwrap();
         assert_eq!(s.http_port, 9000);
         assert_eq!(s.reply_timeout, Duration::from_millis(250));
         assert_eq!(s.prefetch, 50);
+        assert_eq!(s.read_snapshot_max_bytes, 0);
+        assert_eq!(from(&[]).unwrap().read_snapshot_max_bytes, 8 << 20);
     }
 
     #[test]

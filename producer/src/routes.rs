@@ -504,10 +504,16 @@ pub async fn delete(gateway: &Gateway, srn: Srn) -> ApiResult {
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size"),
         ("after" = Option<Srn>, Query, description = "Start after this SRN"),
+        ("If-None-Match" = Option<String>, Header, description = "The full list's ETag the client holds"),
     ),
     responses(
         (status = 200, description = "Records ordered by SRN", body = [StudentRecord],
-            headers(("X-Next-After" = String, description = "Where the next page starts, if any"))),
+            headers(
+                ("X-Next-After" = String, description = "Where the next page starts, if any"),
+                ("ETag" = String, description = "The full list's table version (full reads only)"),
+            )),
+        (status = 304, description = "Full read: the table is still at the version If-None-Match names",
+            headers(("ETag" = String, description = "The same version"))),
         (status = 400, description = "Unreadable query", body = ErrorBody),
         (status = 422, description = "Invalid limit or after", body = ErrorBody),
         (status = 503, description = "Broker unavailable", body = ErrorBody),

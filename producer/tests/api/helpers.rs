@@ -41,6 +41,7 @@ pub struct Options {
     pub wait_ready: bool,
     pub api_token: Option<String>,
     pub max_in_flight: usize,
+    pub read_snapshot_max_bytes: usize,
 }
 
 impl Default for Options {
@@ -52,6 +53,7 @@ impl Default for Options {
             wait_ready: true,
             api_token: None,
             max_in_flight: Settings::default().max_in_flight,
+            read_snapshot_max_bytes: Settings::default().read_snapshot_max_bytes,
         }
     }
 }
@@ -77,6 +79,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         db_pool_max: 4,
         api_token: options.api_token,
         max_in_flight: options.max_in_flight,
+        read_snapshot_max_bytes: options.read_snapshot_max_bytes,
         ..Settings::default()
     };
     let shutdown = Shutdown::new();

@@ -1,7 +1,7 @@
 //! Full reads served from the producer's snapshot: never older than the database, even
 //! when the table is changed behind the system's back, and `ETag`/`If-None-Match`.
 
-use crate::helpers::{spawn_app, unique_srn, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, unique_srn, Options, TestApp};
 use inventory::message::TableVersion;
 use inventory::store::ReadOutcome;
 use mysql_async::prelude::*;
@@ -255,4 +255,61 @@ async fn pages_served_from_the_held_list_are_the_database_s_pages() {
     );
     let (_, body) = app.get("/read_database?limit=2&after=P3").await;
     assert_eq!(body[0]["SRN"], "P35");
+}
+
+/// consumer-read's answers to full reads so far, by outcome, from `/metrics`.
+async fn read_outcomes(app: &TestApp) -> (u64, u64) {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |outcome: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("consumer_replies_total")
+                    && l.contains("consumer=\"consumer-read\"")
+                    && l.contains(&format!("outcome=\"{outcome}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    (count("records"), count("unchanged"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_is_kept_up_to_read_snapshot_max_bytes() {
+    let kept = spawn_app().await;
+    let none = spawn_app_with(Options {
+        read_snapshot_max_bytes: 0,
+        ..Options::default()
+    })
+    .await;
+    for app in [&kept, &none] {
+        app.insert("Kept?", &unique_srn(), "A").await;
+        for _ in 0..3 {
+            assert_eq!(read_all(app).await.2.len(), 1);
+        }
+    }
+    assert_eq!(
+        read_outcomes(&kept).await,
+        (1, 2),
+        "read once, then unchanged"
+    );
+    assert_eq!(read_outcomes(&none).await, (3, 0), "0 keeps nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_truncate_students_changed_brings_reads_up_to_date() {
+    let app = spawn_app().await;
+    app.insert("Gone", &unique_srn(), "A").await;
+    assert_eq!(read_all(&app).await.2.len(), 1);
+    // TRUNCATE fires no triggers: the held list stays until the version moves.
+    by_hand(&app, "TRUNCATE TABLE students").await;
+    by_hand(&app, "CALL students_changed()").await;
+    assert_eq!(read_all(&app).await.2, Vec::<String>::new());
 }
