@@ -46,6 +46,34 @@ fn queue_args() -> FieldTable {
     args
 }
 
+/// A channel with publisher confirms, and `queue` declared (durable, QUEUE_TYPE).
+async fn confirmed_channel(conn: &Connection, queue: &str) -> lapin::Channel {
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .queue_declare(queue.into(), durable(), queue_args())
+        .await
+        .unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    channel
+}
+
+/// Publishes the payload, persistent, to `queue`; returns its pending confirm.
+async fn publish_persistent(channel: &lapin::Channel, queue: &str) -> lapin::PublisherConfirm {
+    channel
+        .basic_publish(
+            "".into(),
+            queue.into(),
+            BasicPublishOptions::default(),
+            PAYLOAD,
+            BasicProperties::default().with_delivery_mode(2),
+        )
+        .await
+        .expect("publish")
+}
+
 fn durable() -> QueueDeclareOptions {
     QueueDeclareOptions {
         durable: true,
@@ -226,33 +254,14 @@ pub async fn publish_pipeline(
 ) -> (u64, f64, cpu::Usage) {
     const IN_FLIGHT: usize = 2_000;
     let conn = connect(url).await;
-    let channel = conn.create_channel().await.unwrap();
-    channel
-        .queue_declare(PIPE_QUEUE.into(), durable(), queue_args())
-        .await
-        .unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    let props = BasicProperties::default().with_delivery_mode(2);
+    let channel = confirmed_channel(&conn, PIPE_QUEUE).await;
     let mut confirms = FuturesUnordered::new();
     let mut confirmed = 0u64;
     let before = meter.snapshot();
     let started = std::time::Instant::now();
     while started.elapsed() < duration {
         while confirms.len() < IN_FLIGHT {
-            let confirm = channel
-                .basic_publish(
-                    "".into(),
-                    PIPE_QUEUE.into(),
-                    BasicPublishOptions::default(),
-                    PAYLOAD,
-                    props.clone(),
-                )
-                .await
-                .expect("publish");
-            confirms.push(confirm);
+            confirms.push(publish_persistent(&channel, PIPE_QUEUE).await);
         }
         if let Some(Ok(c)) = confirms.next().await {
             confirmed += u64::from(c.is_ack());
@@ -282,29 +291,10 @@ pub async fn drain(
     meter: &cpu::Meter,
 ) -> (u64, f64, cpu::Usage) {
     let conn = connect(url).await;
-    let channel = conn.create_channel().await.unwrap();
-    channel
-        .queue_declare(DRAIN_QUEUE.into(), durable(), queue_args())
-        .await
-        .unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    let props = BasicProperties::default().with_delivery_mode(2);
+    let channel = confirmed_channel(&conn, DRAIN_QUEUE).await;
     let mut confirms = FuturesUnordered::new();
     for _ in 0..messages {
-        let confirm = channel
-            .basic_publish(
-                "".into(),
-                DRAIN_QUEUE.into(),
-                BasicPublishOptions::default(),
-                PAYLOAD,
-                props.clone(),
-            )
-            .await
-            .expect("publish");
-        confirms.push(confirm);
+        confirms.push(publish_persistent(&channel, DRAIN_QUEUE).await);
         if confirms.len() >= 2_000 {
             confirms.next().await;
         }

@@ -5,7 +5,7 @@
 use crate::auth::Authorized;
 use crate::body::{ErrorBody, HealthBody, QueueStats, ReadyBody, RecordBody};
 use crate::error::ApiError;
-use crate::gateway::{Answer, Gateway, GatewayError};
+use crate::gateway::{Answer, Gateway, GatewayError, RawAnswer};
 use crate::input::{Body, Fields, Query, Value};
 use crate::metrics::Metrics;
 use crate::snapshot::{self, Snapshots};
@@ -74,25 +74,9 @@ impl<'r> Responder<'r, 'static> for Answered {
     fn respond_to(self, _: &'r rocket::Request<'_>) -> response::Result<'static> {
         let mut response = rocket::Response::build();
         response.status(self.status);
-        // Rocket hands a body to the connection in chunks of 4 KiB by default, each a
-        // trip through a channel and a write: a full list of 10,000 records would be
-        // 160 of them. One chunk per body (up to 1 MiB); set after `sized_body`, which
-        // starts a new body at the default size.
         match self.body {
-            JsonBody::Owned(bytes) => {
-                let chunk = bytes.len().clamp(4096, 1 << 20);
-                response
-                    .header(ContentType::JSON)
-                    .sized_body(bytes.len(), std::io::Cursor::new(bytes))
-                    .max_chunk_size(chunk);
-            }
-            JsonBody::Shared(bytes) => {
-                let chunk = bytes.len().clamp(4096, 1 << 20);
-                response
-                    .header(ContentType::JSON)
-                    .sized_body(bytes.len(), std::io::Cursor::new(bytes))
-                    .max_chunk_size(chunk);
-            }
+            JsonBody::Owned(bytes) => json_body(&mut response, bytes),
+            JsonBody::Shared(bytes) => json_body(&mut response, bytes),
             JsonBody::Empty => {}
         }
         if let Some(id) = self.request_id {
@@ -103,6 +87,21 @@ impl<'r> Responder<'r, 'static> for Answered {
         }
         Ok(response.finalize())
     }
+}
+
+/// Sets a JSON body. Rocket hands a body to the connection in chunks of 4 KiB by
+/// default, each a trip through a channel and a write: a full list of 10,000 records
+/// would be 160 of them. One chunk per body (up to 1 MiB), set after `sized_body`,
+/// which starts a new body at the default size.
+fn json_body<B>(response: &mut response::Builder<'_>, bytes: B)
+where
+    B: AsRef<[u8]> + Send + Unpin + 'static,
+{
+    let len = bytes.as_ref().len();
+    response
+        .header(ContentType::JSON)
+        .sized_body(len, std::io::Cursor::new(bytes))
+        .max_chunk_size(len.clamp(4096, 1 << 20));
 }
 
 pub type ApiResult = Result<Answered, ApiError>;
@@ -588,10 +587,7 @@ async fn read_all(
     };
     let consumer = request.operation().consumer_name();
     let raw = gateway.call_raw(&request).await?;
-    let reply = ReadReply::decode(&raw.body).map_err(|e| GatewayError::BadReply {
-        consumer,
-        detail: e.to_string(),
-    })?;
+    let reply = read_reply(&raw)?;
     let request_id = Some(raw.request_id.as_str());
     let (version, body) = match reply {
         ReadReply::Records {
@@ -610,26 +606,11 @@ async fn read_all(
                 Some(held) if held.version == version => JsonBody::Shared(held.body.clone()),
                 // We named the client's version, and the client holds the list.
                 _ if client_holds.as_ref() == Some(&version) => JsonBody::Empty,
-                _ => {
-                    return Err(ApiError::ConsumerFailed {
-                        detail: format!(
-                            "consumer-read answered unchanged at {version}, which is not held"
-                        ),
-                        request_id: raw.request_id,
-                    })
-                }
+                _ => return Err(not_held(&version, raw.request_id)),
             };
             (Some(version), body)
         }
-        ReadReply::Other(reply) => {
-            gateway.count_reply(consumer, reply.outcome());
-            let reply = refused(reply, &raw.request_id)?;
-            return Err(unexpected(Answer {
-                reply,
-                request_id: raw.request_id,
-                round_trip: raw.round_trip,
-            }));
-        }
+        ReadReply::Other(reply) => return Err(unexpected_read(gateway, reply, raw)),
     };
     let Some(version) = version else {
         return Ok(Answered::json(Status::Ok, body, request_id));
@@ -706,21 +687,13 @@ pub async fn read(
     };
     let consumer = request.operation().consumer_name();
     let raw = gateway.call_raw(&request).await?;
-    let reply = ReadReply::decode(&raw.body).map_err(|e| GatewayError::BadReply {
-        consumer,
-        detail: e.to_string(),
-    })?;
+    let reply = read_reply(&raw)?;
     match reply {
         ReadReply::Other(Reply::Unchanged { version }) => {
             gateway.count_reply(consumer, "unchanged");
-            let held =
-                held.filter(|s| s.version == version)
-                    .ok_or_else(|| ApiError::ConsumerFailed {
-                        detail: format!(
-                            "consumer-read answered unchanged at {version}, which is not held"
-                        ),
-                        request_id: raw.request_id.clone(),
-                    })?;
+            let held = held
+                .filter(|s| s.version == version)
+                .ok_or_else(|| not_held(&version, raw.request_id.clone()))?;
             let page = held.page(after.as_ref(), limit);
             let page = RawPage {
                 records: page.records,
@@ -740,15 +713,38 @@ pub async fn read(
             };
             Ok((page, raw.request_id))
         }
-        ReadReply::Other(reply) => {
-            gateway.count_reply(consumer, reply.outcome());
-            let reply = refused(reply, &raw.request_id)?;
-            Err(unexpected(Answer {
-                reply,
-                request_id: raw.request_id,
-                round_trip: raw.round_trip,
-            }))
-        }
+        ReadReply::Other(reply) => Err(unexpected_read(gateway, reply, raw)),
+    }
+}
+
+/// A read's reply, with the records left as the consumer wrote them.
+fn read_reply(raw: &RawAnswer) -> Result<ReadReply<'_>, ApiError> {
+    ReadReply::decode(&raw.body).map_err(|e| {
+        ApiError::from(GatewayError::BadReply {
+            consumer: Operation::ReadDatabase.consumer_name(),
+            detail: e.to_string(),
+        })
+    })
+}
+
+/// consumer-read said the table is at a version whose list is not held here.
+fn not_held(version: &TableVersion, request_id: String) -> ApiError {
+    ApiError::ConsumerFailed {
+        detail: format!("consumer-read answered unchanged at {version}, which is not held"),
+        request_id,
+    }
+}
+
+/// Any other reply to a read: counted, and its error (refused, failed, or unexpected).
+fn unexpected_read(gateway: &Gateway, reply: Reply, raw: RawAnswer) -> ApiError {
+    gateway.count_reply(Operation::ReadDatabase.consumer_name(), reply.outcome());
+    match refused(reply, &raw.request_id) {
+        Err(refusal) => refusal,
+        Ok(reply) => unexpected(Answer {
+            reply,
+            request_id: raw.request_id,
+            round_trip: raw.round_trip,
+        }),
     }
 }
 

@@ -198,6 +198,12 @@ impl TestApp {
         .await
     }
 
+    /// The producer's `/metrics` page.
+    pub async fn metrics_text(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// The SRNs in the table, read straight from the database.
     pub async fn srns_in_database(&self) -> Vec<String> {
         let mut conn = mysql_async::Conn::from_url(&self.settings.database_url)

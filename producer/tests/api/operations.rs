@@ -47,15 +47,7 @@ async fn metrics_count_requests_replies_and_queue_consumers() {
     app.insert("M", &unique_srn(), "A").await;
     app.get("/read_database").await;
 
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
 
     for expected in [
         r#"http_requests_total{method="POST",route="/insert_record",status="201"} 1"#,

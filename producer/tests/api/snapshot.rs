@@ -259,15 +259,7 @@ async fn pages_served_from_the_held_list_are_the_database_s_pages() {
 
 /// consumer-read's answers to full reads so far, by outcome, from `/metrics`.
 async fn read_outcomes(app: &TestApp) -> (u64, u64) {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     let count = |outcome: &str| {
         text.lines()
             .find(|l| {
