@@ -102,6 +102,14 @@ fn chunks(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     })
 }
 
+/// The triggers that move the version for writes made outside the system: one per
+/// kind of change, each skipped by connections that bump it themselves.
+const TRIGGERS: [(&str, &str); 3] = [
+    ("students_inserted", "INSERT"),
+    ("students_updated", "UPDATE"),
+    ("students_deleted", "DELETE"),
+];
+
 const MIGRATION: &[&str] = &[
     r"CREATE TABLE IF NOT EXISTS students (
         srn VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
@@ -122,18 +130,6 @@ const MIGRATION: &[&str] = &[
     // EXECUTE on the schema, not UPDATE.
     r"CREATE PROCEDURE IF NOT EXISTS students_changed() SQL SECURITY DEFINER MODIFIES SQL DATA
         UPDATE students_version SET counter = counter + 1 WHERE id = 1",
-    r"CREATE TRIGGER IF NOT EXISTS students_inserted AFTER INSERT ON students FOR EACH ROW
-        BEGIN IF @records_version_bumped IS NULL THEN
-            UPDATE students_version SET counter = counter + 1 WHERE id = 1;
-        END IF; END",
-    r"CREATE TRIGGER IF NOT EXISTS students_updated AFTER UPDATE ON students FOR EACH ROW
-        BEGIN IF @records_version_bumped IS NULL THEN
-            UPDATE students_version SET counter = counter + 1 WHERE id = 1;
-        END IF; END",
-    r"CREATE TRIGGER IF NOT EXISTS students_deleted AFTER DELETE ON students FOR EACH ROW
-        BEGIN IF @records_version_bumped IS NULL THEN
-            UPDATE students_version SET counter = counter + 1 WHERE id = 1;
-        END IF; END",
 ];
 
 /// The `students` table behind one bounded connection pool.
@@ -191,6 +187,15 @@ impl RecordStore {
         let mut conn = self.conn().await?;
         for statement in MIGRATION {
             conn.query_drop(*statement).await?;
+        }
+        for (name, event) in TRIGGERS {
+            conn.query_drop(format!(
+                "CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON students FOR EACH ROW
+                    BEGIN IF @records_version_bumped IS NULL THEN
+                        UPDATE students_version SET counter = counter + 1 WHERE id = 1;
+                    END IF; END"
+            ))
+            .await?;
         }
         Ok(())
     }
@@ -254,34 +259,34 @@ impl RecordStore {
             tx.exec_drop(insert, params).await?;
             inserted += tx.affected_rows();
         }
-        if inserted == batch.len() as u64 {
-            // Every row went in as sent: nothing to look up.
-            tx.exec_drop("CALL students_changed()", ()).await?;
-            tx.commit().await?;
-            return Ok(batch
-                .iter()
-                .map(|(record, _)| InsertOutcome::Inserted(record.clone()))
-                .collect());
-        }
+        // Rows that did not all go in as sent are looked up: taken SRNs, redeliveries.
         let mut stored: Vec<(String, String, String, Option<String>)> = Vec::new();
-        for chunk in chunks(batch.len()) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let select = format!(
-                "SELECT srn, name, section, request_id FROM students WHERE srn IN ({marks})"
-            );
-            let srns: Vec<mysql_async::Value> = batch[chunk]
-                .iter()
-                .map(|(r, _)| r.srn.as_str().into())
-                .collect();
-            stored.extend(
-                tx.exec::<(String, String, String, Option<String>), _, _>(select, srns)
-                    .await?,
-            );
+        if inserted < batch.len() as u64 {
+            for chunk in chunks(batch.len()) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let select = format!(
+                    "SELECT srn, name, section, request_id FROM students WHERE srn IN ({marks})"
+                );
+                let srns: Vec<mysql_async::Value> = batch[chunk]
+                    .iter()
+                    .map(|(r, _)| r.srn.as_str().into())
+                    .collect();
+                stored.extend(
+                    tx.exec::<(String, String, String, Option<String>), _, _>(select, srns)
+                        .await?,
+                );
+            }
         }
         if inserted > 0 {
             tx.exec_drop("CALL students_changed()", ()).await?;
         }
         tx.commit().await?;
+        if inserted == batch.len() as u64 {
+            return Ok(batch
+                .iter()
+                .map(|(record, _)| InsertOutcome::Inserted(record.clone()))
+                .collect());
+        }
         let stored: std::collections::HashMap<String, (String, String, String, Option<String>)> =
             stored.into_iter().map(|row| (row.0.clone(), row)).collect();
         batch
@@ -339,13 +344,6 @@ impl RecordStore {
             .await?;
         row.map(|(srn, name, section)| row_to_record(srn, name, section))
             .transpose()
-    }
-
-    /// The table's current version; `None` if the version row is missing (then full
-    /// reads are never answered `Unchanged`).
-    pub async fn version(&self) -> Result<Option<TableVersion>, StoreError> {
-        let mut conn = self.conn().await?;
-        Ok(version_of(&mut conn).await?)
     }
 
     /// All records ordered by SRN, or with `limit` one page starting after `after`.

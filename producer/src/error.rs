@@ -164,11 +164,24 @@ impl<'r> Responder<'r, 'static> for ApiError {
 /// A JSON response with this status.
 pub fn json_response(status: Status, body: &impl serde::Serialize) -> Response<'static> {
     let bytes = serde_json::to_vec(body).expect("response bodies always serialise");
-    Response::build()
-        .status(status)
+    let mut response = Response::build();
+    json_body(response.status(status), bytes);
+    response.finalize()
+}
+
+/// Sets a JSON body. Rocket hands a body to the connection in chunks of 4 KiB by
+/// default, each a trip through a channel and a write: a full list of 10,000 records
+/// would be 160 of them. One chunk per body (up to 1 MiB), set after `sized_body`,
+/// which starts a new body at the default size.
+pub fn json_body<B>(response: &mut rocket::response::Builder<'_>, bytes: B)
+where
+    B: AsRef<[u8]> + Send + Unpin + 'static,
+{
+    let len = bytes.as_ref().len();
+    response
         .header(ContentType::JSON)
-        .sized_body(bytes.len(), Cursor::new(bytes))
-        .finalize()
+        .sized_body(len, Cursor::new(bytes))
+        .max_chunk_size(len.clamp(4096, 1 << 20));
 }
 
 /// Every error Rocket produces itself (no route, bad URI, a guard's failure) also

@@ -4,7 +4,7 @@
 
 use crate::auth::Authorized;
 use crate::body::{ErrorBody, HealthBody, QueueStats, ReadyBody, RecordBody};
-use crate::error::ApiError;
+use crate::error::{json_body, ApiError};
 use crate::gateway::{Answer, Gateway, GatewayError, RawAnswer};
 use crate::input::{Body, Fields, Query, Value};
 use crate::metrics::Metrics;
@@ -87,21 +87,6 @@ impl<'r> Responder<'r, 'static> for Answered {
         }
         Ok(response.finalize())
     }
-}
-
-/// Sets a JSON body. Rocket hands a body to the connection in chunks of 4 KiB by
-/// default, each a trip through a channel and a write: a full list of 10,000 records
-/// would be 160 of them. One chunk per body (up to 1 MiB), set after `sized_body`,
-/// which starts a new body at the default size.
-fn json_body<B>(response: &mut response::Builder<'_>, bytes: B)
-where
-    B: AsRef<[u8]> + Send + Unpin + 'static,
-{
-    let len = bytes.as_ref().len();
-    response
-        .header(ContentType::JSON)
-        .sized_body(len, std::io::Cursor::new(bytes))
-        .max_chunk_size(len.clamp(4096, 1 << 20));
 }
 
 pub type ApiResult = Result<Answered, ApiError>;

@@ -111,11 +111,6 @@ impl Snapshot {
         }
         low
     }
-
-    /// The list's entity tag: its table version, quoted as HTTP wants.
-    pub fn etag(&self) -> String {
-        etag(&self.version)
-    }
 }
 
 /// The entity tag of the full list at `version`.
