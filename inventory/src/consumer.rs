@@ -7,7 +7,6 @@
 
 use crate::broker::{self, Backoff};
 use crate::message::{Reply, Request};
-use crate::record::RecordError;
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
 use crate::store::{InsertOutcome, ReadOutcome, RecordStore, StoreError};
@@ -89,9 +88,6 @@ pub async fn handle(
     let result = match request {
         Request::HealthCheck { .. } => unreachable!("answered above"),
         Request::InsertRecord { record } => {
-            if let Err(e) = record.validate() {
-                return invalid(e);
-            }
             store
                 .insert(&record, request_id)
                 .await
@@ -133,10 +129,6 @@ pub async fn handle(
         Err(e) if e.is_transient() => Outcome::Retry(e),
         Err(e) => Outcome::dead_letter(e.to_string()),
     }
-}
-
-fn invalid(e: RecordError) -> Outcome {
-    Outcome::dead_letter(e.to_string())
 }
 
 /// Runs a consumer until `shutdown`: connects (and reconnects) with bounded backoff,
@@ -448,7 +440,7 @@ impl Worker {
         let mut earlier_settled = true;
         for delivery in deliveries {
             match Request::decode(&delivery.data) {
-                Ok(Request::InsertRecord { record }) if record.validate().is_ok() => {
+                Ok(Request::InsertRecord { record }) => {
                     batch.push((record, request_id_of(&delivery.properties)));
                     held.push(delivery);
                 }

@@ -13,15 +13,14 @@
 pub mod broker;
 pub mod consumer;
 pub mod dead_letters;
-pub mod message;
-pub mod record;
 pub mod settings;
 pub mod shutdown;
 pub mod store;
 pub mod topology;
 
-pub use message::{Reply, Request};
-pub use record::{RecordError, Srn, StudentRecord};
+// Until every caller imports these from `protocol` directly.
+pub use protocol::Operation;
+pub use protocol::{message, record};
+pub use protocol::{RecordError, Reply, Request, Srn, StudentRecord};
 pub use settings::Settings;
 pub use store::{RecordStore, StoreError};
-pub use topology::Operation;

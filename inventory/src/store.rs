@@ -434,12 +434,8 @@ fn same_request(stored: Option<&str>, this: Option<&str>) -> bool {
 
 fn row_to_record(srn: String, name: String, section: String) -> Result<StudentRecord, StoreError> {
     // Rows written by this code always validate; anything else was written by hand.
-    Ok(StudentRecord {
-        srn: Srn::parse(&srn)
-            .map_err(|e| StoreError::Refused(format!("stored SRN {srn:?} is invalid: {e}")))?,
-        name,
-        section,
-    })
+    StudentRecord::new(&name, &srn, &section)
+        .map_err(|e| StoreError::Refused(format!("stored record {srn:?} is invalid: {e}")))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Channel, ExchangeKind};
-use std::fmt;
+pub use protocol::Operation;
 
 /// The one durable direct exchange all requests are published to.
 pub const EXCHANGE: &str = "student_records";
@@ -19,60 +19,6 @@ pub const REPLY_TO: &str = "amq.rabbitmq.reply-to";
 pub const REASON_HEADER: &str = "x-dead-letter-reason";
 /// Header a consumer sets on a dead-lettered message to say where it came from.
 pub const ORIGIN_HEADER: &str = "x-original-queue";
-
-/// The four operations; each has one queue, bound with a routing key of the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
-    HealthCheck,
-    InsertRecord,
-    DeleteRecord,
-    ReadDatabase,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 4] = [
-        Operation::HealthCheck,
-        Operation::InsertRecord,
-        Operation::DeleteRecord,
-        Operation::ReadDatabase,
-    ];
-
-    /// The routing key, which is also the queue name.
-    pub fn routing_key(self) -> &'static str {
-        match self {
-            Operation::HealthCheck => "health_check",
-            Operation::InsertRecord => "insert_record",
-            Operation::DeleteRecord => "delete_record",
-            Operation::ReadDatabase => "read_database",
-        }
-    }
-
-    pub fn queue(self) -> &'static str {
-        self.routing_key()
-    }
-
-    /// The binary that consumes this queue; used in replies and log lines.
-    pub fn consumer_name(self) -> &'static str {
-        match self {
-            Operation::HealthCheck => "consumer-health",
-            Operation::InsertRecord => "consumer-insert",
-            Operation::DeleteRecord => "consumer-delete",
-            Operation::ReadDatabase => "consumer-read",
-        }
-    }
-
-    /// Whether the operation changes data. Reads and health checks are worthless once
-    /// their caller has given up, so they expire in the queue; writes never do.
-    pub fn is_write(self) -> bool {
-        matches!(self, Operation::InsertRecord | Operation::DeleteRecord)
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.routing_key())
-    }
-}
 
 /// What kind of queues to declare: `classic` for a single node, `quorum` (replicated
 /// with Raft across a cluster) for several. All processes of a deployment must agree.
@@ -215,27 +161,5 @@ pub fn header_str(headers: Option<&FieldTable>, key: &str) -> Option<String> {
         AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
         AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queue_names_are_the_assignments() {
-        let names: Vec<_> = Operation::ALL.iter().map(|op| op.queue()).collect();
-        assert_eq!(
-            names,
-            [
-                "health_check",
-                "insert_record",
-                "delete_record",
-                "read_database"
-            ]
-        );
-        for op in Operation::ALL {
-            assert_eq!(op.queue(), op.routing_key());
-        }
     }
 }

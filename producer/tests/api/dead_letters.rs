@@ -181,7 +181,7 @@ async fn a_batch_decides_each_row_like_a_single_insert() {
     store.insert(&taken, Some("earlier")).await.unwrap();
     let fresh = StudentRecord::new("Fresh", &unique_srn(), "B").unwrap();
     let twin = StudentRecord {
-        name: "Twin".into(),
+        name: protocol::Name::parse("Twin").unwrap(),
         ..fresh.clone()
     };
     let batch = vec![

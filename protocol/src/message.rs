@@ -1,14 +1,34 @@
-//! The messages that travel through RabbitMQ: one request per queue, one reply.
+//! The messages that travel through RabbitMQ: one request per queue, one reply (or,
+//! for an answer too large for one message, several parts: see [`headers`]).
 //!
 //! Both are JSON with a version number (`"v": 1`), so a consumer can refuse (and
-//! dead-letter) a message from a future producer instead of misreading it.
+//! dead-letter) a message from a future producer instead of misreading it. What is
+//! about the message rather than in it (its deadline, the caller's trace context, the
+//! key that makes a retry idempotent) travels in AMQP headers named in [`headers`].
 
+use crate::operation::Operation;
 use crate::record::{Srn, StudentRecord};
-use crate::topology::Operation;
 use serde::{Deserialize, Serialize};
 
 /// The wire version this build writes and reads.
 pub const MESSAGE_VERSION: u16 = 1;
+
+/// AMQP header names: the metadata a request carries besides its body, and the marks
+/// of a reply sent in parts.
+pub mod headers {
+    /// When the caller stops waiting, in milliseconds since the Unix epoch. A consumer
+    /// may drop a read or health check that arrives later (nobody wants its answer).
+    pub const DEADLINE: &str = "x-deadline-ms";
+    /// The caller's W3C trace context, passed through from the HTTP request.
+    pub const TRACEPARENT: &str = "traceparent";
+    /// The client's idempotency key (HTTP `Idempotency-Key`): two requests with the
+    /// same key are the same request, so a retried insert is recognised as one.
+    pub const IDEMPOTENCY_KEY: &str = "x-idempotency-key";
+    /// On a reply sent in parts: its index, from 0.
+    pub const REPLY_PART: &str = "x-reply-part";
+    /// On a reply sent in parts: `true` on every part but the last.
+    pub const REPLY_MORE: &str = "x-reply-more";
+}
 
 /// What a client asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,10 +1,10 @@
 //! Property tests for everything that reads untrusted bytes: message decoding and
 //! record validation. Fuzzing in miniature (cargo-fuzz needs a nightly toolchain).
 
-use inventory::message::{Reply, Request};
-use inventory::record::{NAME_MAX_CHARS, SRN_MAX_CHARS};
-use inventory::{Srn, StudentRecord};
 use proptest::prelude::*;
+use protocol::message::{Reply, Request};
+use protocol::record::{NAME_MAX_CHARS, SRN_MAX_CHARS};
+use protocol::{Srn, StudentRecord};
 
 fn config() -> ProptestConfig {
     ProptestConfig::with_cases(2_000)
@@ -49,8 +49,8 @@ proptest! {
     ) {
         prop_assume!(!name.trim().is_empty() && !section.trim().is_empty());
         let record = StudentRecord::new(&name, &srn, &section).unwrap();
-        prop_assert_eq!(&record.name, &name);
-        prop_assert!(record.name.chars().count() <= NAME_MAX_CHARS);
+        prop_assert_eq!(record.name.as_str(), name.as_str());
+        prop_assert!(record.name.as_str().chars().count() <= NAME_MAX_CHARS);
         let request = Request::InsertRecord { record };
         prop_assert_eq!(Request::decode(&request.encode()).unwrap(), request);
     }

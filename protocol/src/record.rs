@@ -1,7 +1,8 @@
 //! The domain: a student record and the rules its fields obey.
 //!
-//! Values are validated on construction (`Srn::parse`, `StudentRecord::new`), so an
-//! invalid SRN or name cannot travel into a message or a query.
+//! Each field is a type that validates on construction (`Srn::parse`, `Name::parse`,
+//! `Section::parse`) and on deserialisation, so an invalid value cannot travel into a
+//! message or a query: a `StudentRecord` that exists is valid.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -16,8 +17,6 @@ pub const SECTION_MAX_CHARS: usize = 32;
 /// Why a field was refused. The message names the field, so it can go to the client as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
-    #[error("{field} is required")]
-    Missing { field: &'static str },
     #[error("{field} must not be empty or only white space")]
     Empty { field: &'static str },
     #[error("{field} is longer than {max} characters")]
@@ -32,8 +31,7 @@ impl RecordError {
     /// The field the error is about, as clients spell it.
     pub fn field(&self) -> &'static str {
         match self {
-            RecordError::Missing { field }
-            | RecordError::Empty { field }
+            RecordError::Empty { field }
             | RecordError::TooLong { field, .. }
             | RecordError::BadSrnCharacter { field, .. }
             | RecordError::ControlCharacter { field } => field,
@@ -44,10 +42,16 @@ impl RecordError {
 /// A student registration number: the key of a record.
 ///
 /// Stored upper-case: `pes1ug21cs096` and `PES1UG21CS096` are the same student, as the
-/// university prints them. Surrounding white space is dropped (copy-paste leaves it).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
+/// university prints them. Surrounding white space is dropped (copy-paste leaves it),
+/// and so is one pair of quotes around it (`?srn="PES1UG21CS096"`, as clients that
+/// quote every value send it): quotes can never be part of an SRN.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(value_type = String, pattern = "^[A-Za-z0-9_-]{1,32}$", example = "PES1UG21CS096")
+)]
 #[serde(transparent)]
-#[schema(value_type = String, pattern = "^[A-Za-z0-9_-]{1,32}$", example = "PES1UG21CS096")]
 pub struct Srn(String);
 
 impl Srn {
@@ -56,7 +60,7 @@ impl Srn {
     /// Fails with a [`RecordError`] naming the field `SRN`.
     pub fn parse(raw: &str) -> Result<Srn, RecordError> {
         const FIELD: &str = "SRN";
-        let trimmed = raw.trim();
+        let trimmed = unquote(raw.trim()).trim();
         if trimmed.is_empty() {
             return Err(RecordError::Empty { field: FIELD });
         }
@@ -83,6 +87,69 @@ impl Srn {
     }
 }
 
+/// `"x"` or `'x'` -> `x`; anything else as it is.
+fn unquote(s: &str) -> &str {
+    for quote in ['"', '\''] {
+        if let Some(inner) = s.strip_prefix(quote).and_then(|r| r.strip_suffix(quote)) {
+            return inner;
+        }
+    }
+    s
+}
+
+/// A student's name: 1 to 100 characters, any Unicode but control characters, not
+/// blank; stored exactly as given (inner and outer spaces kept).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$", example = "Anshul Ranjan")
+)]
+#[serde(transparent)]
+pub struct Name(String);
+
+/// A class section: 1 to 32 characters, with the same rules as a [`Name`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(value_type = String, min_length = 1, max_length = 32, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$", example = "B")
+)]
+#[serde(transparent)]
+pub struct Section(String);
+
+/// The text fields' common rule and their serde, one definition per type.
+macro_rules! text_field {
+    ($type:ident, $field:literal, $max:ident) => {
+        impl $type {
+            /// Fails with a [`RecordError`] naming the field.
+            pub fn parse(raw: &str) -> Result<$type, RecordError> {
+                check_text($field, raw, $max).map($type)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                $type::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+text_field!(Name, "Name", NAME_MAX_CHARS);
+text_field!(Section, "Section", SECTION_MAX_CHARS);
+
 impl fmt::Display for Srn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -96,50 +163,28 @@ impl<'de> Deserialize<'de> for Srn {
     }
 }
 
-// Name and Section patterns: not blank, no control characters (the rule of `check_text`).
 /// One student, as clients see it: `{"Name": ..., "SRN": ..., "Section": ...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StudentRecord {
-    /// 1 to 100 characters, any Unicode but control characters; stored exactly.
     #[serde(rename = "Name")]
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$",
-        example = "Anshul Ranjan"
-    )]
-    pub name: String,
+    pub name: Name,
     /// The key: 1 to 32 of A-Z a-z 0-9 - _, stored upper-case.
     #[serde(rename = "SRN")]
     pub srn: Srn,
-    /// 1 to 32 characters, any Unicode but control characters.
     #[serde(rename = "Section")]
-    #[schema(
-        min_length = 1,
-        max_length = 32,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$",
-        example = "B"
-    )]
-    pub section: String,
+    pub section: Section,
 }
 
 impl StudentRecord {
-    /// Validates all three fields. The name and section are kept exactly as given
-    /// (Unicode included); they must not be blank, too long or hold control characters.
+    /// Validates all three fields (see [`Name`], [`Srn`], [`Section`]).
     pub fn new(name: &str, srn: &str, section: &str) -> Result<StudentRecord, RecordError> {
         Ok(StudentRecord {
-            name: check_text("Name", name, NAME_MAX_CHARS)?,
+            name: Name::parse(name)?,
             srn: Srn::parse(srn)?,
-            section: check_text("Section", section, SECTION_MAX_CHARS)?,
+            section: Section::parse(section)?,
         })
-    }
-
-    /// Re-checks a record that arrived in a message, where serde built it field by field.
-    pub fn validate(&self) -> Result<(), RecordError> {
-        check_text("Name", &self.name, NAME_MAX_CHARS)?;
-        check_text("Section", &self.section, SECTION_MAX_CHARS)?;
-        Ok(())
     }
 }
 
@@ -161,16 +206,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn srn_is_trimmed_and_upper_cased() {
-        assert_eq!(
-            Srn::parse("  pes1ug21cs096 ").unwrap().as_str(),
-            "PES1UG21CS096"
-        );
+    fn srn_is_trimmed_unquoted_and_upper_cased() {
+        for raw in [
+            "  pes1ug21cs096 ",
+            "\"PES1UG21CS096\"",
+            "'pes1ug21cs096'",
+            " \" PES1UG21CS096 \" ",
+        ] {
+            assert_eq!(Srn::parse(raw).unwrap().as_str(), "PES1UG21CS096", "{raw}");
+        }
     }
 
     #[test]
     fn srn_rejects_bad_input_naming_the_field() {
-        for bad in ["", "   ", "PES 1", "PES;DROP", "../etc", "PÉS1", "a'b"] {
+        for bad in [
+            "", "   ", "PES 1", "PES;DROP", "../etc", "PÉS1", "a'b", "\"\"", "\"PES1", "'a\"",
+        ] {
             let err = Srn::parse(bad).unwrap_err();
             assert_eq!(err.field(), "SRN", "{bad:?}");
         }
@@ -185,7 +236,7 @@ mod tests {
     #[test]
     fn names_keep_unicode_exactly() {
         let r = StudentRecord::new("  Zoë Ñúñez 李小龍 🚀", "x1", "A").unwrap();
-        assert_eq!(r.name, "  Zoë Ñúñez 李小龍 🚀");
+        assert_eq!(r.name.as_str(), "  Zoë Ñúñez 李小龍 🚀");
     }
 
     #[test]
@@ -227,8 +278,17 @@ mod tests {
     }
 
     #[test]
-    fn deserialising_validates_the_srn() {
-        let bad = serde_json::json!({"Name": "Ann", "SRN": "no spaces", "Section": "A"});
-        assert!(serde_json::from_value::<StudentRecord>(bad).is_err());
+    fn deserialising_validates_every_field() {
+        for bad in [
+            serde_json::json!({"Name": "Ann", "SRN": "no spaces", "Section": "A"}),
+            serde_json::json!({"Name": " ", "SRN": "S1", "Section": "A"}),
+            serde_json::json!({"Name": "Ann", "SRN": "S1", "Section": "A\u{7}"}),
+            serde_json::json!({"Name": "Ann", "SRN": "S1", "Section": "x".repeat(33)}),
+        ] {
+            assert!(
+                serde_json::from_value::<StudentRecord>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
     }
 }
