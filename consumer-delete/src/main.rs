@@ -1,9 +1,14 @@
-//! consumer-delete: owns the `delete_record` queue and deletes records by SRN.
-//! All logic is in `inventory::consumer`; this binary only picks the operation.
+//! consumer-delete: serves the `delete_record` queue (see the crate's library).
 
-// One thread: a consumer waits on the broker and the database, and a single
-// scheduler thread wakes fewer threads per message than a work-stealing pool.
+use std::process::ExitCode;
+
+// One thread: a consumer waits on the broker and the database, and a single scheduler
+// thread wakes fewer threads per message than a work-stealing pool.
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
-    inventory::consumer::main(inventory::Operation::DeleteRecord).await;
+async fn main() -> ExitCode {
+    let Err(e) = inventory::worker::main(consumer_delete::DeleteRecord::new).await else {
+        return ExitCode::SUCCESS;
+    };
+    log::error!("consumer-delete: {e}");
+    ExitCode::from(2)
 }

@@ -1,9 +1,15 @@
-//! consumer-health: owns the `health_check` queue and acks health checks.
-//! All logic is in `inventory::consumer`; this binary only picks the operation.
+//! consumer-health: serves the `health_check` queue (see the crate's library).
 
-// One thread: a consumer waits on the broker and the database, and a single
-// scheduler thread wakes fewer threads per message than a work-stealing pool.
+use std::process::ExitCode;
+
+// One thread: a consumer waits on the broker, and a single scheduler thread wakes fewer
+// threads per message than a work-stealing pool.
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
-    inventory::consumer::main(inventory::Operation::HealthCheck).await;
+async fn main() -> ExitCode {
+    let Err(e) = inventory::worker::main_without_database(consumer_health::HealthCheck).await
+    else {
+        return ExitCode::SUCCESS;
+    };
+    log::error!("consumer-health: {e}");
+    ExitCode::from(2)
 }

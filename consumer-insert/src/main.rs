@@ -1,9 +1,14 @@
-//! consumer-insert: owns the `insert_record` queue and inserts records.
-//! All logic is in `inventory::consumer`; this binary only picks the operation.
+//! consumer-insert: serves the `insert_record` queue (see the crate's library).
 
-// One thread: a consumer waits on the broker and the database, and a single
-// scheduler thread wakes fewer threads per message than a work-stealing pool.
+use std::process::ExitCode;
+
+// One thread: a consumer waits on the broker and the database, and a single scheduler
+// thread wakes fewer threads per message than a work-stealing pool.
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
-    inventory::consumer::main(inventory::Operation::InsertRecord).await;
+async fn main() -> ExitCode {
+    let Err(e) = inventory::worker::main(consumer_insert::InsertRecord::new).await else {
+        return ExitCode::SUCCESS;
+    };
+    log::error!("consumer-insert: {e}");
+    ExitCode::from(2)
 }

@@ -1,9 +1,14 @@
-//! consumer-read: owns the `read_database` queue and reads all records.
-//! All logic is in `inventory::consumer`; this binary only picks the operation.
+//! consumer-read: serves the `read_database` queue (see the crate's library).
 
-// One thread: a consumer waits on the broker and the database, and a single
-// scheduler thread wakes fewer threads per message than a work-stealing pool.
+use std::process::ExitCode;
+
+// One thread: a consumer waits on the broker and the database, and a single scheduler
+// thread wakes fewer threads per message than a work-stealing pool.
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
-    inventory::consumer::main(inventory::Operation::ReadDatabase).await;
+async fn main() -> ExitCode {
+    let Err(e) = inventory::worker::main(consumer_read::ReadDatabase::new).await else {
+        return ExitCode::SUCCESS;
+    };
+    log::error!("consumer-read: {e}");
+    ExitCode::from(2)
 }

@@ -1,26 +1,28 @@
-//! Shared core of the student-records system.
-//!
-//! Everything the producer and the four consumers agree on lives here, so that the
-//! binaries stay thin and tests can drive the real logic:
-//! - [`record`]: the domain (`StudentRecord`, `Srn`) and its validation;
-//! - [`message`]: the versioned request and reply messages that travel through RabbitMQ;
+//! The shared library of the student-records services: what all of them need and none
+//! of them owns. The operations themselves live in their consumer crates
+//! (`consumer-insert` inserts, `consumer-read` reads, ...); what travels on the wire is
+//! in the I/O-free `protocol` crate.
+//! - [`worker`]: the run loop every consumer shares, and [`handler`], the boundary a
+//!   consumer implements (one operation, as a [`handler::Handler`]);
 //! - [`topology`]: exchange, queue and routing-key names, declared idempotently;
-//! - [`settings`]: the one typed settings struct, read from the environment;
-//! - [`store`]: MySQL access through one bounded `mysql_async` pool;
 //! - [`broker`]: connecting to RabbitMQ with bounded backoff;
-//! - [`consumer`]: the run loop shared by the four consumers and the one step it repeats.
+//! - [`db`]: the database pool, and what its errors mean for a message;
+//! - [`migrate`]: the schema, from the versioned files in `migrations/`;
+//! - [`settings`]: the one typed settings struct, read from the environment;
+//! - [`shutdown`]: one stop signal for every task;
+//! - [`dead_letters`]: inspecting and replaying the dead-letter queue.
 
 pub mod broker;
-pub mod consumer;
+pub mod db;
 pub mod dead_letters;
+pub mod handler;
+pub mod migrate;
 pub mod settings;
 pub mod shutdown;
-pub mod store;
 pub mod topology;
+pub mod worker;
 
 // Until every caller imports these from `protocol` directly.
-pub use protocol::Operation;
 pub use protocol::{message, record};
-pub use protocol::{RecordError, Reply, Request, Srn, StudentRecord};
+pub use protocol::{Operation, RecordError, Reply, Request, Srn, StudentRecord};
 pub use settings::Settings;
-pub use store::{RecordStore, StoreError};

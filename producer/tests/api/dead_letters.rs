@@ -2,7 +2,6 @@
 //! and the consumers keep serving.
 
 use crate::helpers::{spawn_app, unique_srn};
-use inventory::store::InsertOutcome;
 use inventory::topology::{self, Operation};
 use inventory::StudentRecord;
 use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
@@ -87,24 +86,6 @@ async fn undecodable_messages_are_dead_lettered_and_consumers_keep_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_redelivered_insert_is_recognised_by_its_request_id() {
-    let app = spawn_app().await;
-    let store = app.store().await;
-    let record = StudentRecord::new("Ann", &unique_srn(), "A").unwrap();
-
-    let first = store.insert(&record, Some("request-1")).await.unwrap();
-    let redelivered = store.insert(&record, Some("request-1")).await.unwrap();
-    let other_request = store.insert(&record, Some("request-2")).await.unwrap();
-    let no_id = store.insert(&record, None).await.unwrap();
-
-    assert_eq!(first, InsertOutcome::Inserted(record.clone()));
-    assert_eq!(redelivered, InsertOutcome::Inserted(record.clone()));
-    assert_eq!(other_request, InsertOutcome::AlreadyExists(record.clone()));
-    assert_eq!(no_id, InsertOutcome::AlreadyExists(record.clone()));
-    assert_eq!(app.srns_in_database().await, [record.srn.to_string()]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_can_be_inspected_and_replayed_to_their_queue() {
     use inventory::dead_letters;
     use inventory::message::Request;
@@ -171,40 +152,4 @@ async fn dead_letters_can_be_inspected_and_replayed_to_their_queue() {
         .unwrap()
         .is_empty());
     let _ = conn.close(200, "done".into()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_decides_each_row_like_a_single_insert() {
-    let app = spawn_app().await;
-    let store = app.store().await;
-    let taken = StudentRecord::new("Taken", &unique_srn(), "A").unwrap();
-    store.insert(&taken, Some("earlier")).await.unwrap();
-    let fresh = StudentRecord::new("Fresh", &unique_srn(), "B").unwrap();
-    let twin = StudentRecord {
-        name: protocol::Name::parse("Twin").unwrap(),
-        ..fresh.clone()
-    };
-    let batch = vec![
-        (fresh.clone(), Some("r1".to_owned())),
-        (twin.clone(), Some("r2".to_owned())), // same SRN later in the batch
-        (taken.clone(), Some("r3".to_owned())), // stored before the batch
-        (taken.clone(), Some("earlier".to_owned())), // a redelivery of the earlier insert
-    ];
-
-    let outcomes = store.insert_batch(&batch).await.unwrap();
-
-    assert_eq!(
-        outcomes,
-        vec![
-            InsertOutcome::Inserted(fresh.clone()),
-            InsertOutcome::AlreadyExists(fresh.clone()),
-            InsertOutcome::AlreadyExists(taken.clone()),
-            InsertOutcome::Inserted(taken.clone()),
-        ]
-    );
-    let mut stored = app.srns_in_database().await;
-    stored.sort();
-    let mut expected = vec![fresh.srn.to_string(), taken.srn.to_string()];
-    expected.sort();
-    assert_eq!(stored, expected);
 }

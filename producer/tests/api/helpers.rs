@@ -1,10 +1,10 @@
 //! `spawn_app()`: a private vhost and database, the four consumers and the producer,
 //! all in this process and on the production code path.
 
-use inventory::consumer;
+use inventory::db::Database;
 use inventory::shutdown::Shutdown;
-use inventory::{Operation, RecordStore, Settings};
-use mysql_async::prelude::*;
+use inventory::worker;
+use inventory::{Operation, Settings};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,14 +17,7 @@ pub struct TestApp {
     pub vhost: String,
 }
 
-/// Reads a variable written by `scripts/stack infra` into `.local/stack.env`.
-fn stack_var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run the tests with `make test`, which starts RabbitMQ and MariaDB"
-        )
-    })
-}
+pub use test_support::{split_credentials, stack_var, unique_srn};
 
 pub fn rabbitmq_api() -> String {
     stack_var("TEST_RABBITMQ_API")
@@ -63,17 +56,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let vhost = format!("test-{tag}");
-    let database = format!("test_{tag}");
-    create_vhost(&vhost).await;
-    create_database(&database).await;
+    let vhost = test_support::fresh_vhost().await;
+    let (database_url, _) = test_support::fresh_database().await;
 
     let settings = Settings {
         amqp_url: options
             .amqp_url
             .unwrap_or_else(|| format!("{}/{vhost}", stack_var("TEST_AMQP_ADMIN_URL"))),
-        database_url: format!("{}/{database}", stack_var("TEST_MYSQL_ADMIN_URL")),
+        database_url,
         http_port: 0,
         reply_timeout: options.reply_timeout,
         db_pool_max: 4,
@@ -84,12 +74,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     let shutdown = Shutdown::new();
     for op in options.consumers {
-        let store = if op == Operation::HealthCheck {
-            None
-        } else {
-            consumer::prepare_store(&settings, &shutdown).await
-        };
-        tokio::spawn(consumer::run(op, settings.clone(), store, shutdown.clone()));
+        spawn_consumer(op, &settings, &shutdown);
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
     tokio::spawn(producer::serve(
@@ -114,46 +99,45 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     app
 }
 
-async fn create_vhost(vhost: &str) {
-    let client = reqwest::Client::new();
-    let api = rabbitmq_api();
-    let (base, user, password) = split_credentials(&api);
-    client
-        .put(format!("{base}/vhosts/{vhost}"))
-        .basic_auth(&user, Some(&password))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("create vhost through the management API");
-    client
-        .put(format!("{base}/permissions/{vhost}/{user}"))
-        .basic_auth(&user, Some(&password))
-        .json(&serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"}))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("grant permissions on the vhost");
-}
-
-/// `http://user:pass@host/api` -> (`http://host/api`, user, pass): reqwest wants
-/// basic auth given separately.
-pub fn split_credentials(url: &str) -> (String, String, String) {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (creds, host) = rest.split_once('@').unwrap();
-    let (user, password) = creds.split_once(':').unwrap();
-    (format!("{scheme}://{host}"), user.into(), password.into())
-}
-
-async fn create_database(name: &str) {
-    let mut conn = mysql_async::Conn::from_url(stack_var("TEST_MYSQL_ADMIN_URL"))
-        .await
-        .expect("connect to MariaDB as admin");
-    conn.query_drop(format!(
-        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-    ))
-    .await
-    .unwrap();
-    conn.disconnect().await.unwrap();
+/// Runs `op`'s consumer in this process, on the production code path, with a pool of
+/// its own as in production.
+fn spawn_consumer(op: Operation, settings: &Settings, shutdown: &Shutdown) {
+    let (settings, shutdown) = (settings.clone(), shutdown.clone());
+    let database = Database::new(
+        &settings.database_url,
+        settings.db_pool_max,
+        Duration::from_secs(2),
+    )
+    .expect("a valid database URL");
+    match op {
+        Operation::HealthCheck => tokio::spawn(async move {
+            worker::run(consumer_health::HealthCheck, &settings, shutdown).await
+        }),
+        Operation::InsertRecord => tokio::spawn(async move {
+            worker::run(
+                consumer_insert::InsertRecord::new(database),
+                &settings,
+                shutdown,
+            )
+            .await
+        }),
+        Operation::DeleteRecord => tokio::spawn(async move {
+            worker::run(
+                consumer_delete::DeleteRecord::new(database),
+                &settings,
+                shutdown,
+            )
+            .await
+        }),
+        Operation::ReadDatabase => tokio::spawn(async move {
+            worker::run(
+                consumer_read::ReadDatabase::new(database),
+                &settings,
+                shutdown,
+            )
+            .await
+        }),
+    };
 }
 
 impl TestApp {
@@ -206,19 +190,7 @@ impl TestApp {
 
     /// The SRNs in the table, read straight from the database.
     pub async fn srns_in_database(&self) -> Vec<String> {
-        let mut conn = mysql_async::Conn::from_url(&self.settings.database_url)
-            .await
-            .unwrap();
-        let srns: Vec<String> = conn
-            .query("SELECT srn FROM students ORDER BY srn")
-            .await
-            .unwrap();
-        conn.disconnect().await.unwrap();
-        srns
-    }
-
-    pub async fn store(&self) -> RecordStore {
-        RecordStore::new(&self.settings.database_url, 2, Duration::from_secs(2)).unwrap()
+        test_support::srns_in(&self.settings.database_url).await
     }
 }
 
@@ -244,14 +216,6 @@ pub async fn to_json(response: reqwest::Response) -> (u16, Value) {
         "status {status}: {text}"
     );
     (status, body)
-}
-
-/// An SRN no other test uses.
-pub fn unique_srn() -> String {
-    format!(
-        "T{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..14].to_uppercase()
-    )
 }
 
 /// Asserts the uniform error shape and returns the `error` code.

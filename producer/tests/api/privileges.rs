@@ -1,8 +1,8 @@
 //! Least privilege, checked on the accounts `scripts/stack` provisions: each consumer's
 //! database account and each service's broker user can do their own job and no other.
 
+use inventory::db::Database;
 use inventory::topology::{self, Operation};
-use inventory::RecordStore;
 use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::FieldTable;
 use lapin::BasicProperties;
@@ -34,9 +34,8 @@ const DENIED: Option<u16> = Some(1142);
 async fn each_consumer_account_holds_only_what_its_operation_needs() {
     // The migration account owns the schema.
     let migrator =
-        RecordStore::new(&var("MIGRATION_DATABASE_URL"), 1, Duration::from_secs(5)).unwrap();
-    migrator
-        .migrate()
+        Database::new(&var("MIGRATION_DATABASE_URL"), 1, Duration::from_secs(5)).unwrap();
+    inventory::migrate::migrate(&migrator)
         .await
         .expect("the migration account creates the table");
     migrator.close().await;
@@ -86,40 +85,6 @@ async fn each_consumer_account_holds_only_what_its_operation_needs() {
         Some(1370),
         "the read account changes nothing, not even the version"
     );
-}
-
-#[tokio::test]
-async fn the_insert_account_can_commit_batches() {
-    let migrator =
-        RecordStore::new(&var("MIGRATION_DATABASE_URL"), 1, Duration::from_secs(5)).unwrap();
-    migrator.migrate().await.unwrap();
-    migrator.close().await;
-    let store = RecordStore::new(
-        &var("DATABASE_URL_CONSUMER_INSERT"),
-        1,
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let srn = format!("PRIVB{}", &uuid::Uuid::new_v4().simple().to_string()[..8]).to_uppercase();
-    let record = inventory::StudentRecord::new("Batch", &srn, "B").unwrap();
-    let batch = vec![
-        (record.clone(), Some("b1".to_owned())),
-        (record.clone(), Some("b2".to_owned())),
-    ];
-
-    let outcomes = store
-        .insert_batch(&batch)
-        .await
-        .expect("a batch needs only INSERT and SELECT");
-
-    assert_eq!(
-        outcomes,
-        vec![
-            inventory::store::InsertOutcome::Inserted(record.clone()),
-            inventory::store::InsertOutcome::AlreadyExists(record)
-        ]
-    );
-    store.close().await;
 }
 
 #[tokio::test]

@@ -1,0 +1,100 @@
+//! What the integration tests share. Every test gets its own database (and, for tests
+//! that use the broker, its own vhost) on the real MariaDB and RabbitMQ that `make test`
+//! starts (`scripts/test` writes their admin URLs into the environment), so tests run in
+//! parallel without seeing each other.
+
+use inventory::db::Database;
+use mysql_async::prelude::*;
+use std::time::Duration;
+
+/// A variable `scripts/stack infra` writes into the test stack's `stack.env`.
+///
+/// Panics with how to run the tests when it is not set.
+pub fn stack_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run the tests with `make test`, which starts RabbitMQ and MariaDB"
+        )
+    })
+}
+
+/// A short random tag for names no other test uses.
+pub fn tag() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// An SRN no other test uses.
+pub fn unique_srn() -> String {
+    format!(
+        "T{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..14].to_uppercase()
+    )
+}
+
+/// A new, empty database on the test server, with the schema migrated. Returns its URL
+/// (the admin account's) and a pool on it.
+pub async fn fresh_database() -> (String, Database) {
+    let name = format!("test_{}", tag());
+    let admin = stack_var("TEST_MYSQL_ADMIN_URL");
+    let mut conn = mysql_async::Conn::from_url(&admin)
+        .await
+        .expect("connect to MariaDB as admin");
+    conn.query_drop(format!(
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    ))
+    .await
+    .expect("create a test database");
+    conn.disconnect().await.expect("disconnect");
+    let url = format!("{admin}/{name}");
+    let database = Database::new(&url, 4, Duration::from_secs(5)).expect("a valid URL");
+    inventory::migrate::migrate(&database)
+        .await
+        .expect("migrate the test database");
+    (url, database)
+}
+
+/// A new vhost on the test broker, on which the admin account may do anything. Returns
+/// its name.
+pub async fn fresh_vhost() -> String {
+    let vhost = format!("test-{}", tag());
+    let (base, user, password) = split_credentials(&stack_var("TEST_RABBITMQ_API"));
+    let client = reqwest::Client::new();
+    client
+        .put(format!("{base}/vhosts/{vhost}"))
+        .basic_auth(&user, Some(&password))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("create vhost through the management API");
+    client
+        .put(format!("{base}/permissions/{vhost}/{user}"))
+        .basic_auth(&user, Some(&password))
+        .json(&serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"}))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("grant permissions on the vhost");
+    vhost
+}
+
+/// `http://user:pass@host/api` -> (`http://host/api`, user, pass): reqwest wants basic
+/// auth given separately.
+pub fn split_credentials(url: &str) -> (String, String, String) {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (creds, host) = rest.split_once('@').expect("credentials in the URL");
+    let (user, password) = creds.split_once(':').expect("user:password");
+    (format!("{scheme}://{host}"), user.into(), password.into())
+}
+
+/// The SRNs in a database's table, read straight from it.
+pub async fn srns_in(database_url: &str) -> Vec<String> {
+    let mut conn = mysql_async::Conn::from_url(database_url)
+        .await
+        .expect("connect");
+    let srns: Vec<String> = conn
+        .query("SELECT srn FROM students ORDER BY srn")
+        .await
+        .expect("read the table");
+    conn.disconnect().await.expect("disconnect");
+    srns
+}
