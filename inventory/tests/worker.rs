@@ -271,7 +271,12 @@ async fn a_batch_that_fails_for_good_is_worked_one_by_one() {
         ..Scripted::default()
     };
     let (mut caller, shutdown) = start(handler.clone()).await;
-    for message in ["gate", "one", "bad", "three"] {
+    caller.send("gate", None).await;
+    while handler.calls().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The gate's batch is being worked on: these three arrive meanwhile, as one batch.
+    for message in ["one", "bad", "three"] {
         caller.send(message, None).await;
     }
 
