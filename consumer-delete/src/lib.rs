@@ -9,34 +9,19 @@ use inventory::db::{self, Database};
 use inventory::handler::{Failure, Handler, Message};
 use mysql_async::prelude::*;
 use mysql_async::TxOpts;
-use protocol::{Operation, Reply, Request, Srn};
+use protocol::message::DeleteRequest;
+use protocol::Reply;
 
-/// Deletes student records by SRN.
+/// Deletes student records by SRN from this database.
 #[derive(Debug, Clone)]
-pub struct DeleteRecord {
-    database: Database,
-}
-
-impl DeleteRecord {
-    pub fn new(database: Database) -> DeleteRecord {
-        DeleteRecord { database }
-    }
-}
+pub struct DeleteRecord(pub Database);
 
 impl Handler for DeleteRecord {
-    const OPERATION: Operation = Operation::DeleteRecord;
-    type Input = Srn;
+    type Input = DeleteRequest;
 
-    fn accept(request: Request) -> Result<Srn, Request> {
-        match request {
-            Request::DeleteRecord { srn } => Ok(srn),
-            other => Err(other),
-        }
-    }
-
-    async fn handle(&self, message: &Message<Srn>) -> Result<Reply, Failure> {
-        let srn = message.input.as_str();
-        let mut conn = self.database.conn().await?;
+    async fn handle(&self, message: &Message<DeleteRequest>) -> Result<Reply, Failure> {
+        let srn = message.input.srn.as_str();
+        let mut conn = self.0.conn().await?;
         let mut tx = conn
             .start_transaction(TxOpts::default())
             .await
@@ -51,7 +36,7 @@ impl Handler for DeleteRecord {
         let Some((srn, name, section)) = row else {
             tx.rollback().await.map_err(db::failure)?;
             return Ok(Reply::NotFound {
-                srn: message.input.clone(),
+                srn: message.input.srn.clone(),
             });
         };
         let record = db::stored_record(&srn, &name, &section)?;
@@ -68,22 +53,22 @@ impl Handler for DeleteRecord {
         Ok(deleted)
     }
 
-    fn concurrency(&self) -> usize {
-        self.database.max_connections()
+    fn database(&self) -> Option<&Database> {
+        Some(&self.0)
     }
 
     /// The record is gone: the lost commit went through (or someone else deleted it
     /// since, which leaves the client where it wanted to be). Still there: try again.
     async fn verify(
         &self,
-        message: &Message<Srn>,
+        message: &Message<DeleteRequest>,
         if_committed: Option<&Reply>,
     ) -> Result<Option<Reply>, Failure> {
-        let mut conn = self.database.conn().await?;
+        let mut conn = self.0.conn().await?;
         let present: Option<String> = conn
             .exec_first(
                 "SELECT srn FROM students WHERE srn = ?",
-                (message.input.as_str(),),
+                (message.input.srn.as_str(),),
             )
             .await
             .map_err(db::failure)?;
@@ -91,9 +76,5 @@ impl Handler for DeleteRecord {
             Some(_) => None,
             None => if_committed.cloned(),
         })
-    }
-
-    async fn dependencies_answer(&self) -> bool {
-        self.database.answers().await
     }
 }

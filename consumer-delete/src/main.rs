@@ -6,9 +6,7 @@ use std::process::ExitCode;
 // thread wakes fewer threads per message than a work-stealing pool.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let Err(e) = inventory::worker::main(consumer_delete::DeleteRecord::new).await else {
-        return ExitCode::SUCCESS;
-    };
-    log::error!("consumer-delete: {e}");
-    ExitCode::from(2)
+    let outcome = inventory::worker::main(consumer_delete::DeleteRecord).await;
+    // One that cannot start (it logs why) exits with 2.
+    ExitCode::from(if outcome.is_ok() { 0 } else { 2 })
 }

@@ -4,12 +4,13 @@
 use consumer_delete::DeleteRecord;
 use inventory::handler::{Handler, Message, Meta};
 use mysql_async::prelude::*;
+use protocol::message::DeleteRequest;
 use protocol::{Reply, Srn, StudentRecord};
-use test_support::{fresh_database, srns_in, unique_srn};
+use test_support::{fresh_database, srns_in, unique_srn, version_counter};
 
-fn message(srn: &Srn) -> Message<Srn> {
+fn message(srn: &Srn) -> Message<DeleteRequest> {
     Message {
-        input: srn.clone(),
+        input: DeleteRequest { srn: srn.clone() },
         meta: Meta::with_id("d1"),
     }
 }
@@ -18,16 +19,6 @@ async fn sql(url: &str, statement: &str) {
     let mut conn = mysql_async::Conn::from_url(url).await.unwrap();
     conn.query_drop(statement).await.unwrap();
     conn.disconnect().await.unwrap();
-}
-
-async fn version(url: &str) -> u64 {
-    let mut conn = mysql_async::Conn::from_url(url).await.unwrap();
-    let counter: Option<u64> = conn
-        .query_first("SELECT counter FROM students_version WHERE id = 1")
-        .await
-        .unwrap();
-    conn.disconnect().await.unwrap();
-    counter.unwrap()
 }
 
 #[tokio::test]
@@ -45,8 +36,8 @@ async fn a_delete_answers_the_record_once_then_not_found_and_moves_the_version_o
         )
         .await;
     }
-    let delete = DeleteRecord::new(database);
-    let before = version(&url).await;
+    let delete = DeleteRecord(database);
+    let before = version_counter(&url).await;
 
     assert_eq!(
         delete.handle(&message(&record.srn)).await,
@@ -67,7 +58,7 @@ async fn a_delete_answers_the_record_once_then_not_found_and_moves_the_version_o
         "exactly the named record"
     );
     assert_eq!(
-        version(&url).await,
+        version_counter(&url).await,
         before + 1,
         "a delete of nothing changes nothing"
     );
@@ -79,7 +70,7 @@ async fn a_delete_answers_the_record_once_then_not_found_and_moves_the_version_o
 async fn a_lost_commit_is_verified_before_the_delete_is_tried_again() {
     let (url, database) = fresh_database().await;
     let record = StudentRecord::new("Ann", &unique_srn(), "A").unwrap();
-    let delete = DeleteRecord::new(database);
+    let delete = DeleteRecord(database);
     let deleted = Reply::Deleted {
         record: record.clone(),
     };

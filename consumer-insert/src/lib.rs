@@ -12,7 +12,8 @@ use inventory::db::{self, Database};
 use inventory::handler::{Failure, Handler, Message};
 use mysql_async::prelude::*;
 use mysql_async::TxOpts;
-use protocol::{Operation, Reply, Request, StudentRecord};
+use protocol::message::InsertRequest;
+use protocol::Reply;
 use std::collections::HashMap;
 
 /// Most inserts committed in one transaction.
@@ -24,30 +25,14 @@ pub const BATCH_MAX: usize = 500;
 /// text per batch size would keep preparing new ones.
 const CHUNK_ROWS_MAX: usize = 64;
 
-/// Inserts student records.
+/// Inserts student records into this database.
 #[derive(Debug, Clone)]
-pub struct InsertRecord {
-    database: Database,
-}
-
-impl InsertRecord {
-    pub fn new(database: Database) -> InsertRecord {
-        InsertRecord { database }
-    }
-}
+pub struct InsertRecord(pub Database);
 
 impl Handler for InsertRecord {
-    const OPERATION: Operation = Operation::InsertRecord;
-    type Input = StudentRecord;
+    type Input = InsertRequest;
 
-    fn accept(request: Request) -> Result<StudentRecord, Request> {
-        match request {
-            Request::InsertRecord { record } => Ok(record),
-            other => Err(other),
-        }
-    }
-
-    async fn handle(&self, message: &Message<StudentRecord>) -> Result<Reply, Failure> {
+    async fn handle(&self, message: &Message<InsertRequest>) -> Result<Reply, Failure> {
         let mut replies = self.insert(std::slice::from_ref(message)).await?;
         Ok(replies.remove(0))
     }
@@ -61,16 +46,16 @@ impl Handler for InsertRecord {
         BATCH_MAX
     }
 
-    async fn handle_batch(&self, batch: &[Message<StudentRecord>]) -> Result<Vec<Reply>, Failure> {
+    async fn handle_batch(&self, batch: &[Message<InsertRequest>]) -> Result<Vec<Reply>, Failure> {
         self.insert(batch).await
+    }
+
+    fn database(&self) -> Option<&Database> {
+        Some(&self.0)
     }
 
     // `verify` keeps its default: after a lost commit answer, trying again finds the row
     // with this request's fingerprint and answers `inserted`.
-
-    async fn dependencies_answer(&self) -> bool {
-        self.database.answers().await
-    }
 }
 
 /// A row as stored: SRN, name, section and the fingerprint of the request that stored it.
@@ -81,8 +66,8 @@ impl InsertRecord {
     /// when this request stored it (now, or an earlier delivery of it), `AlreadyExists`
     /// with the stored record when another request had (before this batch, or earlier
     /// in it). All or nothing: on error nothing of the batch is stored.
-    async fn insert(&self, batch: &[Message<StudentRecord>]) -> Result<Vec<Reply>, Failure> {
-        let mut conn = self.database.conn().await?;
+    async fn insert(&self, batch: &[Message<InsertRequest>]) -> Result<Vec<Reply>, Failure> {
+        let mut conn = self.0.conn().await?;
         let mut tx = conn
             .start_transaction(TxOpts::default())
             .await
@@ -97,7 +82,7 @@ impl InsertRecord {
             let params: Vec<mysql_async::Value> = batch[chunk]
                 .iter()
                 .flat_map(|m| {
-                    let r = &m.input;
+                    let r = &m.input.record;
                     [
                         r.srn.as_str().into(),
                         r.name.as_str().into(),
@@ -123,7 +108,7 @@ impl InsertRecord {
                 let marks = vec!["?"; chunk.len()].join(", ");
                 let srns: Vec<mysql_async::Value> = batch[chunk]
                     .iter()
-                    .map(|m| m.input.srn.as_str().into())
+                    .map(|m| m.input.record.srn.as_str().into())
                     .collect();
                 let rows: Vec<StoredRow> = tx
                     .exec(
@@ -145,7 +130,7 @@ impl InsertRecord {
             return Ok(batch
                 .iter()
                 .map(|m| Reply::Inserted {
-                    record: m.input.clone(),
+                    record: m.input.record.clone(),
                 })
                 .collect());
         }
@@ -153,14 +138,14 @@ impl InsertRecord {
             stored.into_iter().map(|row| (row.0.clone(), row)).collect();
         batch
             .iter()
-            .map(|m| decide(m, stored.get(m.input.srn.as_str())))
+            .map(|m| decide(m, stored.get(m.input.record.srn.as_str())))
             .collect()
     }
 }
 
 /// The reply to one insert of a batch whose rows did not all go in, from the row now
 /// stored under its SRN.
-fn decide(message: &Message<StudentRecord>, stored: Option<&StoredRow>) -> Result<Reply, Failure> {
+fn decide(message: &Message<InsertRequest>, stored: Option<&StoredRow>) -> Result<Reply, Failure> {
     let Some((srn, name, section, stored_by)) = stored else {
         // Deleted by another consumer between our INSERT and SELECT: try again.
         return Err(Failure::Transient(
@@ -171,7 +156,7 @@ fn decide(message: &Message<StudentRecord>, stored: Option<&StoredRow>) -> Resul
     // Without a fingerprint nothing proves the row is ours.
     let ours = message.meta.fingerprint.is_some()
         && stored_by.as_deref() == message.meta.fingerprint.as_deref();
-    if ours && row == message.input {
+    if ours && row == message.input.record {
         Ok(Reply::Inserted { record: row })
     } else {
         // Another request's row — or this key reused for other data: the SRN is taken.

@@ -4,34 +4,26 @@
 use consumer_insert::InsertRecord;
 use inventory::db::Database;
 use inventory::handler::{Handler, Message, Meta};
-use mysql_async::prelude::*;
+use protocol::message::InsertRequest;
 use protocol::{Name, Reply, StudentRecord};
 use std::time::Duration;
-use test_support::{fresh_database, srns_in, unique_srn};
+use test_support::{fresh_database, srns_in, unique_srn, version_counter};
 
-fn message(record: &StudentRecord, fingerprint: Option<&str>) -> Message<StudentRecord> {
+fn message(record: &StudentRecord, fingerprint: Option<&str>) -> Message<InsertRequest> {
     let mut meta = Meta::with_id(fingerprint.unwrap_or("no-fingerprint"));
     meta.fingerprint = fingerprint.map(str::to_owned);
     Message {
-        input: record.clone(),
+        input: InsertRequest {
+            record: record.clone(),
+        },
         meta,
     }
-}
-
-async fn version(url: &str) -> u64 {
-    let mut conn = mysql_async::Conn::from_url(url).await.unwrap();
-    let counter: Option<u64> = conn
-        .query_first("SELECT counter FROM students_version WHERE id = 1")
-        .await
-        .unwrap();
-    conn.disconnect().await.unwrap();
-    counter.unwrap()
 }
 
 #[tokio::test]
 async fn a_repeated_request_is_recognised_by_its_fingerprint() {
     let (url, database) = fresh_database().await;
-    let insert = InsertRecord::new(database);
+    let insert = InsertRecord(database);
     let record = StudentRecord::new("Ann", &unique_srn(), "A").unwrap();
     let inserted = Ok(Reply::Inserted {
         record: record.clone(),
@@ -75,7 +67,7 @@ async fn a_repeated_request_is_recognised_by_its_fingerprint() {
 #[tokio::test]
 async fn a_batch_decides_each_row_like_a_single_insert_and_moves_the_version_once() {
     let (url, database) = fresh_database().await;
-    let insert = InsertRecord::new(database);
+    let insert = InsertRecord(database);
     let taken = StudentRecord::new("Taken", &unique_srn(), "A").unwrap();
     insert
         .handle(&message(&taken, Some("earlier")))
@@ -86,7 +78,7 @@ async fn a_batch_decides_each_row_like_a_single_insert_and_moves_the_version_onc
         name: Name::parse("Twin").unwrap(),
         ..fresh.clone()
     };
-    let before = version(&url).await;
+    let before = version_counter(&url).await;
 
     let replies = insert
         .handle_batch(&[
@@ -118,14 +110,18 @@ async fn a_batch_decides_each_row_like_a_single_insert_and_moves_the_version_onc
     let mut expected = vec![fresh.srn.to_string(), taken.srn.to_string()];
     expected.sort();
     assert_eq!(srns_in(&url).await, expected);
-    assert_eq!(version(&url).await, before + 1, "one batch, one step");
+    assert_eq!(
+        version_counter(&url).await,
+        before + 1,
+        "one batch, one step"
+    );
 
     insert
         .handle_batch(&[message(&fresh, Some("r1"))])
         .await
         .unwrap();
     assert_eq!(
-        version(&url).await,
+        version_counter(&url).await,
         before + 1,
         "a batch that stores nothing changes nothing"
     );
@@ -148,7 +144,7 @@ async fn the_insert_account_can_commit_batches() {
     .unwrap();
     let record = StudentRecord::new("Batch", &unique_srn(), "B").unwrap();
 
-    let replies = InsertRecord::new(database)
+    let replies = InsertRecord(database)
         .handle_batch(&[message(&record, Some("b1")), message(&record, Some("b2"))])
         .await
         .expect("a batch needs only INSERT, SELECT and EXECUTE");

@@ -10,58 +10,20 @@ use inventory::db::{self, Database};
 use inventory::handler::{Failure, Handler, Message};
 use mysql_async::prelude::*;
 use mysql_async::Conn;
-use protocol::{Operation, Reply, Request, Srn, StudentRecord, TableVersion};
+use protocol::message::ReadRequest;
+use protocol::{Reply, Srn, StudentRecord, TableVersion};
 
-/// What a read asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Read {
-    /// One record by SRN.
-    Record(Srn),
-    /// All records after `after` (all of them without it), or with `limit` one page;
-    /// `unchanged` if the table is still at `known_version`.
-    Records {
-        after: Option<Srn>,
-        limit: Option<u32>,
-        known_version: Option<TableVersion>,
-    },
-}
-
-/// Reads student records.
+/// Reads student records from this database.
 #[derive(Debug, Clone)]
-pub struct ReadDatabase {
-    database: Database,
-}
-
-impl ReadDatabase {
-    pub fn new(database: Database) -> ReadDatabase {
-        ReadDatabase { database }
-    }
-}
+pub struct ReadDatabase(pub Database);
 
 impl Handler for ReadDatabase {
-    const OPERATION: Operation = Operation::ReadDatabase;
-    type Input = Read;
+    type Input = ReadRequest;
 
-    fn accept(request: Request) -> Result<Read, Request> {
-        match request {
-            Request::ReadRecord { srn } => Ok(Read::Record(srn)),
-            Request::ReadDatabase {
-                after,
-                limit,
-                known_version,
-            } => Ok(Read::Records {
-                after,
-                limit,
-                known_version,
-            }),
-            other => Err(other),
-        }
-    }
-
-    async fn handle(&self, message: &Message<Read>) -> Result<Reply, Failure> {
-        let mut conn = self.database.conn().await?;
+    async fn handle(&self, message: &Message<ReadRequest>) -> Result<Reply, Failure> {
+        let mut conn = self.0.conn().await?;
         match &message.input {
-            Read::Record(srn) => {
+            ReadRequest::Record { srn } => {
                 let row: Option<Row> = conn
                     .exec_first(
                         "SELECT srn, name, section FROM students WHERE srn = ?",
@@ -76,7 +38,7 @@ impl Handler for ReadDatabase {
                     None => Reply::NotFound { srn: srn.clone() },
                 })
             }
-            Read::Records {
+            ReadRequest::Records {
                 after,
                 limit,
                 known_version,
@@ -84,12 +46,8 @@ impl Handler for ReadDatabase {
         }
     }
 
-    fn concurrency(&self) -> usize {
-        self.database.max_connections()
-    }
-
-    async fn dependencies_answer(&self) -> bool {
-        self.database.answers().await
+    fn database(&self) -> Option<&Database> {
+        Some(&self.0)
     }
 }
 

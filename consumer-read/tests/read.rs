@@ -1,9 +1,10 @@
 //! Reading, against the real database `make test` starts: each test in a database of
 //! its own, the handler called directly as the run loop calls it.
 
-use consumer_read::{Read, ReadDatabase};
+use consumer_read::ReadDatabase;
 use inventory::handler::{Handler, Message, Meta};
 use mysql_async::prelude::*;
+use protocol::message::ReadRequest as Read;
 use protocol::{Reply, Srn, StudentRecord, TableVersion};
 use test_support::fresh_database;
 
@@ -46,7 +47,7 @@ fn version_of(reply: Reply) -> TableVersion {
 #[tokio::test]
 async fn a_read_is_unchanged_while_the_table_is_at_the_known_version() {
     let (url, database) = fresh_database().await;
-    let read = ReadDatabase::new(database);
+    let read = ReadDatabase(database);
     let start = version_of(read.handle(&message(all(None))).await.unwrap());
     assert_eq!(
         read.handle(&message(all(Some(start.clone())))).await,
@@ -101,17 +102,18 @@ async fn a_read_is_unchanged_while_the_table_is_at_the_known_version() {
 async fn one_record_is_read_by_its_srn() {
     let (url, database) = fresh_database().await;
     insert_by_hand(&url, &["A1"]).await;
-    let read = ReadDatabase::new(database);
+    let read = ReadDatabase(database);
     let a1 = Srn::parse("a1").unwrap();
     let b2 = Srn::parse("B2").unwrap();
     assert_eq!(
-        read.handle(&message(Read::Record(a1))).await,
+        read.handle(&message(Read::Record { srn: a1 })).await,
         Ok(Reply::Record {
             record: StudentRecord::new("N", "A1", "S").unwrap()
         })
     );
     assert_eq!(
-        read.handle(&message(Read::Record(b2.clone()))).await,
+        read.handle(&message(Read::Record { srn: b2.clone() }))
+            .await,
         Ok(Reply::NotFound { srn: b2 })
     );
 }
@@ -120,9 +122,7 @@ async fn one_record_is_read_by_its_srn() {
 async fn a_row_written_by_hand_that_breaks_the_rules_is_refused_by_name() {
     let (url, database) = fresh_database().await;
     insert_by_hand(&url, &["BAD SRN"]).await;
-    let reply = ReadDatabase::new(database)
-        .handle(&message(all(None)))
-        .await;
+    let reply = ReadDatabase(database).handle(&message(all(None))).await;
     let Err(inventory::handler::Failure::Permanent(why)) = reply else {
         panic!("{reply:?}")
     };

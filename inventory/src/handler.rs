@@ -12,22 +12,19 @@
 //! streamed read), and a commit whose outcome is unknown ([`Failure::Unknown`] and
 //! [`Handler::verify`], for a replicated database that can lose a connection mid-commit).
 
-use protocol::{Operation, Reply, Request};
+use crate::db::Database;
+use protocol::message::QueueRequest;
+use protocol::Reply;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// One operation on one queue.
 pub trait Handler: Send + Sync + 'static {
-    /// The operation, and so the queue, this handler serves.
-    const OPERATION: Operation;
-
-    /// This queue's request, as the handler wants it.
-    type Input: Send + Sync + 'static;
-
-    /// Takes this queue's request out of a decoded message, or gives it back when it is
-    /// another queue's (the loop dead-letters it: it was published to the wrong queue).
-    fn accept(request: Request) -> Result<Self::Input, Request>;
+    /// The request of the queue this handler serves (`protocol::message::DeleteRequest`,
+    /// ...), which names its operation. A message that is not one was published to the
+    /// wrong queue: the loop dead-letters it.
+    type Input: QueueRequest + Send + Sync + 'static;
 
     /// One attempt at one message: its database work, committed, and its reply.
     ///
@@ -39,10 +36,19 @@ pub trait Handler: Send + Sync + 'static {
         message: &Message<Self::Input>,
     ) -> impl Future<Output = Result<Reply, Failure>> + Send;
 
-    /// How many messages (or batches) may be worked on at once: the database pool's
-    /// size for a database handler, so that no message waits for a connection long
-    /// enough to look like an outage. The loop never exceeds its prefetch either.
-    fn concurrency(&self) -> usize;
+    /// The database the handler works on, if any: what [`Handler::concurrency`] and
+    /// [`Handler::dependencies_answer`] follow unless the handler says otherwise.
+    fn database(&self) -> Option<&Database> {
+        None
+    }
+
+    /// How many messages (or batches) may be worked on at once. By default the database
+    /// pool's size, so that no message waits for a connection long enough to look like
+    /// an outage; without a database, as many as the prefetch delivers.
+    fn concurrency(&self) -> usize {
+        self.database()
+            .map_or(usize::MAX, Database::max_connections)
+    }
 
     /// The most messages [`Handler::handle_batch`] takes at once. 1, the default, means
     /// no batching. A batching handler also overrides `handle_batch`, and usually has
@@ -84,11 +90,17 @@ pub trait Handler: Send + Sync + 'static {
         async { Ok(None) }
     }
 
-    /// Whether what the handler depends on answers now (the database, for most). While
+    /// Whether what the handler depends on answers now (by default its database). While
     /// it does not, a failing message is waited on; while it does, a message that keeps
     /// failing is poison and is dead-lettered.
     fn dependencies_answer(&self) -> impl Future<Output = bool> + Send {
-        async { true }
+        let database = self.database().cloned();
+        async move {
+            match database {
+                Some(database) => database.answers().await,
+                None => true,
+            }
+        }
     }
 }
 

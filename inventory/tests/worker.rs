@@ -9,7 +9,7 @@ use inventory::{topology, worker, Settings};
 use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use protocol::message::headers;
+use protocol::message::{headers, HealthCheckRequest};
 use protocol::{Operation, Reply, Request};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -40,18 +40,10 @@ fn ok(message: &str) -> Reply {
 }
 
 impl Handler for Scripted {
-    const OPERATION: Operation = Operation::HealthCheck;
-    type Input = String;
+    type Input = HealthCheckRequest;
 
-    fn accept(request: Request) -> Result<String, Request> {
-        match request {
-            Request::HealthCheck { message } => Ok(message),
-            other => Err(other),
-        }
-    }
-
-    async fn handle(&self, message: &Message<String>) -> Result<Reply, Failure> {
-        let text = message.input.as_str();
+    async fn handle(&self, message: &Message<HealthCheckRequest>) -> Result<Reply, Failure> {
+        let text = message.input.message.as_str();
         self.log(format!("handle:{text}"));
         match text {
             "three parts" => {
@@ -77,25 +69,28 @@ impl Handler for Scripted {
         self.batch_max.max(1)
     }
 
-    async fn handle_batch(&self, batch: &[Message<String>]) -> Result<Vec<Reply>, Failure> {
+    async fn handle_batch(
+        &self,
+        batch: &[Message<HealthCheckRequest>],
+    ) -> Result<Vec<Reply>, Failure> {
         self.log(format!("batch:{}", batch.len()));
-        if batch.iter().any(|m| m.input == "gate") {
+        if batch.iter().any(|m| m.input.message == "gate") {
             // Holds the first batch while the broker delivers the rest, so that they
             // arrive together as the next batch.
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        if batch.iter().any(|m| m.input == "bad") {
+        if batch.iter().any(|m| m.input.message == "bad") {
             return Err(Failure::Permanent("a bad message in the batch".into()));
         }
-        Ok(batch.iter().map(|m| ok(&m.input)).collect())
+        Ok(batch.iter().map(|m| ok(&m.input.message)).collect())
     }
 
     async fn verify(
         &self,
-        message: &Message<String>,
+        message: &Message<HealthCheckRequest>,
         if_committed: Option<&Reply>,
     ) -> Result<Option<Reply>, Failure> {
-        self.log(format!("verify:{}", message.input));
+        self.log(format!("verify:{}", message.input.message));
         Ok(if_committed.cloned())
     }
 }

@@ -98,3 +98,28 @@ pub async fn srns_in(database_url: &str) -> Vec<String> {
     conn.disconnect().await.expect("disconnect");
     srns
 }
+
+/// The table version's counter in a database, read straight from it.
+pub async fn version_counter(database_url: &str) -> u64 {
+    let mut conn = mysql_async::Conn::from_url(database_url)
+        .await
+        .expect("connect");
+    let counter: Option<u64> = conn
+        .query_first("SELECT counter FROM students_version WHERE id = 1")
+        .await
+        .expect("read the version");
+    conn.disconnect().await.expect("disconnect");
+    counter.expect("the version row exists")
+}
+
+/// Runs `binary` with `variable` set to `value` and checks that it stops at once with
+/// status 2, naming the variable: what every binary does with an invalid setting.
+pub fn assert_refuses_setting(binary: &str, variable: &str, value: &str) {
+    let output = std::process::Command::new(binary)
+        .env(variable, value)
+        .output()
+        .unwrap_or_else(|e| panic!("run {binary}: {e}"));
+    assert_eq!(output.status.code(), Some(2), "{binary}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(variable), "{binary}: {stderr}");
+}

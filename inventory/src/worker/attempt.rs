@@ -8,6 +8,7 @@ use crate::handler::{Failure, Handler, Message};
 use crate::shutdown::Shutdown;
 use futures_util::FutureExt;
 use lapin::message::Delivery;
+use protocol::message::QueueRequest;
 use protocol::{Reply, Request};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -41,19 +42,19 @@ impl<H: Handler> Job<H> {
             Ok(request) => request,
             Err(e) => return Decoded::Poison(e.to_string()),
         };
-        let input = match H::accept(request) {
+        let input = match H::Input::try_from(request) {
             Ok(input) => input,
             Err(other) => {
                 return Decoded::Poison(format!(
                     "a {} request does not belong on the {} queue",
                     other.operation(),
-                    H::OPERATION.queue()
+                    H::Input::OPERATION.queue()
                 ))
             }
         };
         let meta = meta_of(delivery, &self.settler.channel);
         // Writes are done whoever waits for them; a read nobody waits for is not.
-        if !H::OPERATION.is_write() && meta.expired(SystemTime::now()) {
+        if !H::Input::OPERATION.is_write() && meta.expired(SystemTime::now()) {
             return Decoded::Expired;
         }
         Decoded::Work(Message { input, meta })
@@ -269,7 +270,7 @@ impl<H: Handler> Job<H> {
     }
 
     fn name(&self) -> &'static str {
-        H::OPERATION.consumer_name()
+        H::Input::OPERATION.consumer_name()
     }
 }
 

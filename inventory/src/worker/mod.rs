@@ -26,12 +26,14 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::Connection;
+use protocol::message::QueueRequest;
 use settle::{Settler, Writes};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-/// Why a consumer could not start. Its binary decides the exit code.
+/// Why a consumer could not start (logged before it is returned). Its binary decides
+/// the exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -45,20 +47,28 @@ pub enum StartError {
 /// `main` of a consumer whose handler uses the database: logging, settings, the pool,
 /// the migrations, then [`run`] until SIGTERM or Ctrl-C. `Ok` after a clean shutdown.
 pub async fn main<H: Handler>(handler: impl FnOnce(Database) -> H) -> Result<(), StartError> {
-    let (settings, shutdown) = start()?;
-    let Some(database) = open_database(&settings, &shutdown).await? else {
-        return Ok(()); // shut down while the database was still unreachable
+    let name = H::Input::OPERATION.consumer_name();
+    let started = async {
+        let (settings, shutdown) = start()?;
+        let Some(database) = open_database(&settings, &shutdown).await? else {
+            return Ok(()); // shut down while the database was still unreachable
+        };
+        run(handler(database.clone()), &settings, shutdown).await;
+        database.close().await;
+        Ok(())
     };
-    run(handler(database.clone()), &settings, shutdown).await;
-    database.close().await;
-    Ok(())
+    logged(name, started.await)
 }
 
 /// `main` of a consumer that needs no database.
 pub async fn main_without_database<H: Handler>(handler: H) -> Result<(), StartError> {
-    let (settings, shutdown) = start()?;
-    run(handler, &settings, shutdown).await;
-    Ok(())
+    let name = H::Input::OPERATION.consumer_name();
+    let started = async {
+        let (settings, shutdown) = start()?;
+        run(handler, &settings, shutdown).await;
+        Ok(())
+    };
+    logged(name, started.await)
 }
 
 fn start() -> Result<(Settings, Shutdown), StartError> {
@@ -69,6 +79,13 @@ fn start() -> Result<(Settings, Shutdown), StartError> {
     let shutdown = Shutdown::new();
     shutdown.on_signals();
     Ok((settings, shutdown))
+}
+
+fn logged(name: &str, outcome: Result<(), StartError>) -> Result<(), StartError> {
+    if let Err(e) = &outcome {
+        log::error!("{name}: {e}");
+    }
+    outcome
 }
 
 /// The pool, with the schema migrated (as `MIGRATION_DATABASE_URL` when set), waiting
@@ -113,7 +130,7 @@ pub async fn open_database(
 /// Serves `handler`'s queue until `shutdown`: connects (and reconnects) with bounded
 /// backoff, then takes deliveries until the connection fails or shutdown comes.
 pub async fn run<H: Handler>(handler: H, settings: &Settings, shutdown: Shutdown) {
-    let name = H::OPERATION.consumer_name();
+    let name = H::Input::OPERATION.consumer_name();
     let handler = Arc::new(handler);
     let mut backoff = Backoff::new();
     while !shutdown.is_triggered() {
@@ -165,7 +182,7 @@ async fn serve<H: Handler>(
     shutdown: &Shutdown,
     backoff: &mut Backoff,
 ) -> Result<(), ServeError> {
-    let op = H::OPERATION;
+    let op = H::Input::OPERATION;
     let name = op.consumer_name();
     let channel = conn.create_channel().await?;
     topology::declare_topology(&channel, settings.queue_type).await?;

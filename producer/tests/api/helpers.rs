@@ -114,28 +114,13 @@ fn spawn_consumer(op: Operation, settings: &Settings, shutdown: &Shutdown) {
             worker::run(consumer_health::HealthCheck, &settings, shutdown).await
         }),
         Operation::InsertRecord => tokio::spawn(async move {
-            worker::run(
-                consumer_insert::InsertRecord::new(database),
-                &settings,
-                shutdown,
-            )
-            .await
+            worker::run(consumer_insert::InsertRecord(database), &settings, shutdown).await
         }),
         Operation::DeleteRecord => tokio::spawn(async move {
-            worker::run(
-                consumer_delete::DeleteRecord::new(database),
-                &settings,
-                shutdown,
-            )
-            .await
+            worker::run(consumer_delete::DeleteRecord(database), &settings, shutdown).await
         }),
         Operation::ReadDatabase => tokio::spawn(async move {
-            worker::run(
-                consumer_read::ReadDatabase::new(database),
-                &settings,
-                shutdown,
-            )
-            .await
+            worker::run(consumer_read::ReadDatabase(database), &settings, shutdown).await
         }),
     };
 }

@@ -110,13 +110,7 @@ async fn reads_expire_in_the_queue_but_writes_wait_for_their_consumer() {
 
 #[test]
 fn an_invalid_setting_stops_the_process_naming_the_variable() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_producer"))
-        .env("HTTP_PORT", "eighty")
-        .output()
-        .expect("run the producer");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("HTTP_PORT"), "{stderr}");
+    test_support::assert_refuses_setting(env!("CARGO_BIN_EXE_producer"), "HTTP_PORT", "eighty");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
