@@ -9,18 +9,19 @@
 //! lost connection are woken with `Unavailable` rather than left to time out.
 
 use crate::body::QueueStats;
+use crate::metadata::Metadata;
 use crate::metrics::Metrics;
 use futures_util::StreamExt;
 use inventory::broker::{self, Backoff};
-use inventory::message::{Reply, Request};
 use inventory::shutdown::Shutdown;
-use inventory::topology::{self, Operation};
+use inventory::topology;
 use inventory::Settings;
 use lapin::options::{
     BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use protocol::{Operation, Reply, Request};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -163,13 +164,14 @@ impl Gateway {
         self.inner.reply_timeout
     }
 
-    /// Publishes `request` to its queue and waits for the consumer's reply.
+    /// Publishes `request` to its queue, with `meta` and its deadline as AMQP headers,
+    /// and waits for the consumer's reply.
     ///
     /// Fails with `Unavailable` (not connected, not confirmed, connection lost),
     /// `Unroutable` (no queue bound), `Timeout` (confirmed, no reply in time) or
     /// `BadReply`.
-    pub async fn call(&self, request: &Request) -> Result<Answer, GatewayError> {
-        let raw = self.call_raw(request).await?;
+    pub async fn call(&self, request: &Request, meta: &Metadata) -> Result<Answer, GatewayError> {
+        let raw = self.call_raw(request, meta).await?;
         let consumer = request.operation().consumer_name();
         let reply = Reply::decode(&raw.body).map_err(|e| GatewayError::BadReply {
             consumer,
@@ -194,7 +196,11 @@ impl Gateway {
 
     /// Like [`Gateway::call`], but returns the reply undecoded; the caller decodes it
     /// and counts it with [`Gateway::count_reply`].
-    pub async fn call_raw(&self, request: &Request) -> Result<RawAnswer, GatewayError> {
+    pub async fn call_raw(
+        &self,
+        request: &Request,
+        meta: &Metadata,
+    ) -> Result<RawAnswer, GatewayError> {
         let op = request.operation();
         let _permit = self
             .inner
@@ -220,6 +226,7 @@ impl Gateway {
             id: &id,
         };
         let started = Instant::now();
+        let deadline = SystemTime::now() + self.inner.reply_timeout;
         // Writes must survive a broker restart. A health check or a read need not: after
         // a restart nobody waits for its answer any more, so it skips the disk.
         let mode = if op.is_write() { PERSISTENT } else { TRANSIENT };
@@ -230,6 +237,7 @@ impl Gateway {
             .with_correlation_id(id.as_str().into())
             .with_reply_to(topology::REPLY_TO.into())
             .with_app_id("producer".into())
+            .with_headers(meta.amqp_headers(deadline))
             .with_timestamp(
                 SystemTime::now()
                     .duration_since(UNIX_EPOCH)
