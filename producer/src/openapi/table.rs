@@ -12,7 +12,7 @@ use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
 };
 use utoipa::openapi::request_body::{RequestBody, RequestBodyBuilder};
-use utoipa::openapi::schema::Type;
+use utoipa::openapi::schema::{AdditionalProperties, Type};
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{ContentBuilder, ObjectBuilder, OpenApi, RefOr, Required, Schema};
 use utoipa::Modify;
@@ -209,6 +209,10 @@ fn request_body(shape: &Shape) -> Option<RequestBody> {
         return None;
     }
     let mut object = ObjectBuilder::new().schema_type(Type::Object);
+    if shape.action != Action::HealthCheck {
+        // Unknown fields are refused (a health check takes any single field instead).
+        object = object.additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    }
     for field in shape.action.fields() {
         object = object.property(field.name, field_schema(field));
         if required(shape.action) {
