@@ -85,16 +85,17 @@ async fn the_shapes_real_clients_send_beyond_the_assignment() {
     let app = spawn_app().await;
     let c = &app.client;
     let (a, b, q) = (unique_srn(), unique_srn(), unique_srn());
-    // The three fields as path segments, URL-encoded; the SRN lower-case and quoted.
+    // The three fields as path segments, URL-encoded (and decoded exactly once:
+    // `%2541` is `%41`, not `A`); the SRN lower-case and quoted.
     let path = format!(
-        "/insert_record/%22{}%22/Zo%C3%AB%20Li%2FK/B%201",
+        "/insert_record/%22{}%22/Zo%C3%AB%20Li%2FK/B%2541",
         a.to_lowercase()
     );
     let (status, body) = to_json(c.post(app.url(&path)).send().await.unwrap()).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         body["record"],
-        json!({"Name": "Zoë Li/K", "SRN": a, "Section": "B 1"})
+        json!({"Name": "Zoë Li/K", "SRN": a, "Section": "B%41"})
     );
     // An HTML form with method GET: keys in any case.
     let get = format!("/insert_record?NAME=Ann&sRn={b}&SeCtIoN=C");
