@@ -1,48 +1,44 @@
 //! The optional bearer token (`API_TOKEN`) on every route that changes data.
 //! Unset, the assignment's open behaviour stays (and the producer warns at start).
+//!
+//! Which routes need it is not decided here: the table's handler calls [`authorize`]
+//! first, for every row whose action changes data (`Shape::needs_token`).
 
 use crate::error::ApiError;
-use rocket::outcome::Outcome;
-use rocket::request::{self, FromRequest, Request};
+use rocket::request::Request;
 
 /// The token every mutating request must carry, as managed state.
 #[derive(Debug, Clone)]
 pub struct ApiToken(pub Option<String>);
 
-/// Whether the request may change data; the refusal is carried, not raised, so it is
-/// rendered by [`ApiError`] like every other error.
-pub struct Authorized(pub Result<(), ApiError>);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Authorized {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        let expected = req
-            .rocket()
-            .state::<ApiToken>()
-            .and_then(|t| t.0.as_deref());
-        let Some(expected) = expected else {
-            return Outcome::Success(Authorized(Ok(())));
-        };
-        let given = req
-            .headers()
-            .get_one("Authorization")
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let result = match given {
-            Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-            Some(_) => Err(ApiError::Unauthorized(
-                "the bearer token is not valid".into(),
-            )),
-            None => Err(ApiError::Unauthorized(
-                "this route changes data: send Authorization: Bearer <API_TOKEN>".into(),
-            )),
-        };
-        Outcome::Success(Authorized(result))
+/// Whether the request may change data.
+///
+/// Fails with `Unauthorized` when a token is set and the request carries none, or
+/// another one.
+pub fn authorize(req: &Request<'_>) -> Result<(), ApiError> {
+    let expected = req
+        .rocket()
+        .state::<ApiToken>()
+        .and_then(|t| t.0.as_deref());
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let given = req
+        .headers()
+        .get_one("Authorization")
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    match given {
+        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::Unauthorized(
+            "the bearer token is not valid".into(),
+        )),
+        None => Err(ApiError::Unauthorized(
+            "this route changes data: send Authorization: Bearer <API_TOKEN>".into(),
+        )),
     }
 }
 

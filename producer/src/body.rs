@@ -1,7 +1,7 @@
 //! Response bodies, typed so that the OpenAPI document is generated from exactly what
 //! the handlers send.
 
-use inventory::{Srn, StudentRecord};
+use protocol::{Srn, StudentRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -47,6 +47,16 @@ pub struct RecordBody {
     pub status: String,
     pub record: StudentRecord,
     pub request_id: String,
+}
+
+impl RecordBody {
+    pub fn new(status: &str, record: StudentRecord, request_id: String) -> RecordBody {
+        RecordBody {
+            status: status.into(),
+            record,
+            request_id,
+        }
+    }
 }
 
 /// One page of records, ordered by SRN.

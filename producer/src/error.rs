@@ -6,7 +6,7 @@
 
 use crate::body::ErrorBody;
 use crate::gateway::GatewayError;
-use inventory::{RecordError, StudentRecord};
+use protocol::{InputError, StudentRecord};
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
@@ -45,13 +45,18 @@ pub enum ApiError {
     /// `API_TOKEN` is set and the request did not carry it.
     #[error("{0}")]
     Unauthorized(String),
+    /// A browser's speculative request (prefetch, prerender, preview) for a route
+    /// that changes data.
+    #[error("a prefetch, prerender or preview must not change data: follow the link to do it")]
+    PrefetchRefused,
 }
 
-impl From<RecordError> for ApiError {
-    fn from(e: RecordError) -> Self {
-        ApiError::InvalidField {
-            field: e.field().into(),
-            detail: e.to_string(),
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> Self {
+        match e {
+            InputError::Unreadable(detail) => ApiError::BadRequest(detail),
+            InputError::InvalidField { field, detail } => ApiError::InvalidField { field, detail },
+            InputError::UnsupportedMediaType(detail) => ApiError::UnsupportedMediaType(detail),
         }
     }
 }
@@ -86,6 +91,7 @@ impl ApiError {
             },
             ApiError::ConsumerFailed { .. } => Status::InternalServerError,
             ApiError::Unauthorized(_) => Status::Unauthorized,
+            ApiError::PrefetchRefused => Status::Forbidden,
         }
     }
 
@@ -109,6 +115,7 @@ impl ApiError {
             ApiError::Rejected { .. } => "rejected_by_consumer",
             ApiError::ConsumerFailed { .. } => "consumer_failed",
             ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::PrefetchRefused => "prefetch_refused",
         }
     }
 

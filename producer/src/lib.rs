@@ -1,20 +1,39 @@
 //! The producer: a Rocket HTTP server that turns each request into a message on the
 //! `student_records` exchange and answers with the consumer's reply.
 //!
+//! By what it serves:
+//! - [`table`]: the routes registered from the table of request shapes
+//!   (`protocol::shapes`), the assignment's and `/v1`, through one handler;
+//! - [`operations`]: one request-handling path per operation, shared by every row;
+//! - [`page`]: `/`, the web page or the route list;
+//! - [`probes`]: `/healthz` and `/readyz`;
+//! - [`metrics`]: `/metrics` and the HTTP metrics fairing;
+//! - [`openapi`]: `/openapi.json` (built from the table) and Swagger UI at `/api-docs/`;
+//! - [`normalise`]: the URI rules every request goes through before routing;
+//! - [`gateway`]: request-reply over RabbitMQ, with [`metadata`] as AMQP headers;
+//! - [`snapshot`]: the full list held between reads;
+//! - [`error`]: the one place a status is decided; [`answer`] and [`body`]: what a
+//!   success sends;
+//! - [`auth`], [`input`]: the bearer token and the Rocket side of reading a request.
+//!
 //! [`serve`] is what `main` runs and what integration tests run on port 0.
 
-pub mod api_doc;
+pub mod answer;
 pub mod auth;
 pub mod body;
 pub mod error;
 pub mod gateway;
 pub mod input;
+pub mod metadata;
 pub mod metrics;
-pub mod routes;
+pub mod normalise;
+pub mod openapi;
+pub mod operations;
+pub mod page;
+pub mod probes;
 pub mod snapshot;
-pub mod v1;
+pub mod table;
 
-use api_doc::ApiDoc;
 use gateway::Gateway;
 use inventory::shutdown::Shutdown;
 use inventory::Settings;
@@ -24,8 +43,8 @@ use rocket::{Build, Rocket};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::oneshot;
-use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
+
+pub use normalise::MAX_URI_BYTES;
 
 /// Builds the Rocket instance with every route, the JSON catcher and the settings.
 pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Rocket<Build> {
@@ -38,78 +57,21 @@ pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Ro
         // `main` installs env_logger first, so this only quiets Rocket where it would
         // install its own logger (tests).
         .merge(("log_level", "critical"));
-    let swagger = SwaggerUi::new("/api-docs/<_..>").url("/openapi.json", ApiDoc::openapi());
+    let snapshots = Arc::new(snapshot::Snapshots::new(settings.read_snapshot_max_bytes));
     rocket::custom(figment)
+        .mount("/", table::routes(&gateway, &snapshots))
+        .mount("/", rocket::routes![page::page, page::index])
+        .mount("/", rocket::routes![probes::healthz, probes::readyz])
+        .mount("/", rocket::routes![metrics::metrics])
+        .mount("/", rocket::routes![normalise::uri_too_long])
+        .mount("/", openapi::routes())
         .manage(gateway)
         .manage(metrics.clone())
-        .manage(Arc::new(snapshot::Snapshots::new(
-            settings.read_snapshot_max_bytes,
-        )))
         .manage(input::BodyLimit(settings.max_body_bytes))
         .manage(auth::ApiToken(settings.api_token.clone()))
-        .mount(
-            "/",
-            rocket::routes![
-                routes::page,
-                routes::index,
-                routes::health_check,
-                routes::health_check_post,
-                routes::health_check_path,
-                routes::insert_record,
-                routes::delete_record,
-                routes::delete_record_delete,
-                routes::delete_record_post,
-                routes::delete_record_path,
-                routes::delete_record_path_delete,
-                routes::read_database,
-                routes::healthz,
-                routes::readyz,
-                routes::metrics,
-                routes::uri_too_long,
-                v1::list,
-                v1::create,
-                v1::get,
-                v1::delete,
-                v1::health,
-            ],
-        )
-        .mount("/", swagger)
         .register("/", rocket::catchers![error::default_catcher])
         .attach(metrics::HttpMetrics(metrics))
-        .attach(AdHoc::on_request("normalise URI", |req, _| {
-            Box::pin(async move { normalise_uri(req) })
-        }))
-}
-
-/// Longest request URI served. Hyper itself answers a plain-text 414 only past 64 KiB;
-/// below that, this limit gives the JSON one.
-pub const MAX_URI_BYTES: usize = 8 * 1024;
-
-/// Sends over-long URIs to the JSON 414 route, and treats `/insert_record/` as
-/// `/insert_record` (clients add the slash often). Fairings cannot answer, only reroute.
-fn normalise_uri(req: &mut rocket::Request<'_>) {
-    let length = req.uri().path().len() + req.uri().query().map_or(0, |q| q.len() + 1);
-    if length > MAX_URI_BYTES {
-        req.set_method(rocket::http::Method::Get);
-        if let Ok(origin) = rocket::http::uri::Origin::parse_owned(routes::URI_TOO_LONG_PATH.into())
-        {
-            req.set_uri(origin);
-        }
-        return;
-    }
-    let path = req.uri().path().as_str();
-    // Swagger UI serves its page at `/api-docs/` and redirects the slash-less form there.
-    if path.len() > 1 && path.ends_with('/') && !path.starts_with("/api-docs/") {
-        let trimmed = path.trim_end_matches('/');
-        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
-        let uri = match req.uri().query() {
-            Some(q) => format!("{trimmed}?{q}"),
-            None => trimmed.to_owned(),
-        };
-        if let Ok(origin) = rocket::http::uri::Origin::parse_owned(uri) {
-            req.set_uri(origin);
-        }
-    }
+        .attach(normalise::fairing())
 }
 
 /// Runs the producer until `shutdown` (or SIGTERM/Ctrl-C, which Rocket handles):

@@ -9,7 +9,7 @@ async fn main() -> ExitCode {
     // Rocket narrates every request at info and every forwarded guard at warn; our own
     // lines (one per failed request, gateway events) are enough.
     let env = env_logger::Env::default().default_filter_or(
-        "info,rocket=error,_=error,producer::routes::_=error,producer::v1::_=error",
+        "info,rocket=error,_=error,producer::page::_=error,producer::probes::_=error",
     );
     env_logger::Builder::from_env(env).init();
     let settings = match Settings::from_env() {

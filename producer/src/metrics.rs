@@ -1,15 +1,19 @@
-//! Prometheus metrics of the producer, served at `GET /metrics`.
+//! Prometheus metrics of the producer, and their route, `GET /metrics`.
 //!
 //! HTTP requests by route and status with a latency histogram (a fairing); publish
 //! confirm and reply latency, timed-out replies, and the consumers' outcomes counted
 //! from their replies (the gateway); queue depth and consumers per queue, read by a
 //! passive declare at scrape time.
 
+use crate::gateway::Gateway;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use rocket::fairing::{Fairing, Info, Kind};
-use rocket::{Data, Request, Response};
+use rocket::get;
+use rocket::http::ContentType;
+use rocket::{Data, Request, Response, State};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Latency buckets from 0.5 ms to 10 s: round trips here are milliseconds, timeouts seconds.
@@ -117,7 +121,7 @@ impl Metrics {
 
 /// Counts and times every HTTP request by its route template (not its URI, which
 /// would make one series per SRN).
-pub struct HttpMetrics(pub std::sync::Arc<Metrics>);
+pub struct HttpMetrics(pub Arc<Metrics>);
 
 #[derive(Clone, Copy)]
 struct Started(Instant);
@@ -153,4 +157,18 @@ impl Fairing for HttpMetrics {
             .with_label_values(&[route.as_str()])
             .observe(started.elapsed().as_secs_f64());
     }
+}
+
+/// Prometheus metrics (text format). Queue gauges are read at scrape time.
+#[utoipa::path(tag = "probes", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(
+    gateway: &State<Gateway>,
+    metrics: &State<Arc<Metrics>>,
+) -> (ContentType, String) {
+    // While the broker is down the queue gauges keep their last values; the HTTP
+    // counters (503s) show the outage.
+    let _ = gateway.queue_stats().await;
+    let content_type = ContentType::new("text", "plain").with_params([("version", "0.0.4")]);
+    (content_type, metrics.render())
 }

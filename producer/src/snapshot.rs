@@ -8,8 +8,8 @@
 //! again. The same version is the full list's `ETag`, so clients can ask
 //! `If-None-Match` and get `304 Not Modified`.
 
-use inventory::message::TableVersion;
-use inventory::Srn;
+use protocol::message::TableVersion;
+use protocol::Srn;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::ops::Range;
@@ -216,7 +216,7 @@ mod tests {
     fn list(srns: &[&str]) -> Vec<u8> {
         let records: Vec<_> = srns
             .iter()
-            .map(|s| inventory::StudentRecord::new("N \"q\" ü", s, "A").unwrap())
+            .map(|s| protocol::StudentRecord::new("N \"q\" ü", s, "A").unwrap())
             .collect();
         serde_json::to_vec(&records).unwrap()
     }

@@ -40,13 +40,17 @@ impl Fields {
         self.entries.is_empty()
     }
 
-    /// Adds `other`'s fields that this map does not have (path, then body, then query).
+    /// Adds `other`'s fields whose names this map does not have (path, then body, then
+    /// query). A name `other` gives twice is kept twice, so that [`Fields::take`] still
+    /// reports it.
     pub fn fill_from(&mut self, other: Fields) {
-        for (key, value) in other.entries {
-            if !self.entries.iter().any(|(k, _)| fold(k) == fold(&key)) {
-                self.entries.push((key, value));
-            }
-        }
+        let had: Vec<String> = self.entries.iter().map(|(k, _)| fold(k)).collect();
+        self.entries.extend(
+            other
+                .entries
+                .into_iter()
+                .filter(|(key, _)| !had.contains(&fold(key))),
+        );
     }
 
     /// Removes and returns the field, under its name or one of its aliases.
@@ -169,5 +173,12 @@ mod tests {
         f.fill_from(text(&[("SRN", "query"), ("Name", "q")]));
         assert_eq!(f.require_text(&SRN).unwrap(), "body");
         assert_eq!(f.require_text(&NAME).unwrap(), "q");
+    }
+
+    #[test]
+    fn a_field_repeated_within_one_source_is_still_refused() {
+        let mut f = Fields::default();
+        f.fill_from(text(&[("Name", "a"), ("name", "b")]));
+        assert!(f.take(&NAME).is_err());
     }
 }

@@ -192,7 +192,7 @@ pub const SHAPES: &[Shape] = &[
     row(Get,    "/insert_record/<srn>/<name>/<section>",  InsertRecord, Assignment, Path),
     // Delete by SRN in the query, a body or the path, with GET, DELETE or POST.
     row(Get,    "/delete_record",                         DeleteRecord, Assignment, Query),
-    row(Delete, "/delete_record",                         DeleteRecord, Assignment, Query),
+    row(Delete, "/delete_record",                         DeleteRecord, Assignment, BodyAndQuery),
     row(Post,   "/delete_record",                         DeleteRecord, Assignment, BodyAndQuery),
     row(Get,    "/delete_record/<srn>",                   DeleteRecord, Assignment, Path),
     row(Delete, "/delete_record/<srn>",                   DeleteRecord, Assignment, Path),

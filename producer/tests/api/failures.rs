@@ -114,7 +114,7 @@ async fn malformed_requests_get_json_4xx() {
             413,
         ),
         ("unknown route", c.get(app.url("/no/such/route")), 404),
-        ("wrong method", c.get(app.url("/insert_record")), 404),
+        ("wrong method", c.put(app.url("/insert_record")), 404),
         (
             "path traversal",
             c.get(app.url("/delete_record/..%2F..%2Fetc%2Fpasswd")),

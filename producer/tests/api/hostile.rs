@@ -309,7 +309,14 @@ fn cases() -> Vec<Case> {
             "{}",
             404,
         ),
-        get("GET insert", "/insert_record?Name=a&SRN=A&Section=A", 404),
+        case(
+            "PUT delete",
+            Method::PUT,
+            "/delete_record/HOSTILE1",
+            None,
+            "",
+            404,
+        ),
         case(
             "POST read",
             Method::POST,

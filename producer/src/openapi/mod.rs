@@ -1,11 +1,19 @@
-//! The OpenAPI 3 document, generated from the handlers' annotations and the response
-//! types; served at `/openapi.json`, browsable at `/api-docs/`.
+//! The OpenAPI 3 document, served at `/openapi.json` and browsable at `/api-docs/`
+//! (Swagger UI). The table's routes are built from the table of shapes ([`table`],
+//! with the responses of [`responses`]); the page, probes and metrics keep their own
+//! annotations, collected here.
+
+pub mod responses;
+pub mod table;
 
 use crate::body::{ErrorBody, HealthBody, PageBody, QueueStats, ReadyBody, RecordBody};
-use crate::{routes, v1};
-use inventory::{Srn, StudentRecord};
+use crate::{metrics, page, probes};
+use protocol::{Name, Section, Srn, StudentRecord};
+use rocket::Route;
+use table::TableRoutes;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,36 +23,19 @@ use utoipa::{Modify, OpenApi};
 its operation; the answer is that consumer's reply. Routes that change data require \
 `Authorization: Bearer <API_TOKEN>` when the server has API_TOKEN set.",
     ),
-    paths(
-        routes::health_check,
-        routes::health_check_post,
-        routes::health_check_path,
-        routes::insert_record,
-        routes::delete_record,
-        routes::delete_record_delete,
-        routes::delete_record_post,
-        routes::delete_record_path,
-        routes::delete_record_path_delete,
-        routes::read_database,
-        routes::index,
-        routes::healthz,
-        routes::readyz,
-        routes::metrics,
-        v1::list,
-        v1::create,
-        v1::get,
-        v1::delete,
-        v1::health,
-    ),
-    components(schemas(StudentRecord, Srn, ErrorBody, HealthBody, RecordBody, PageBody, ReadyBody, QueueStats)),
-    modifiers(&BearerToken),
+    paths(page::index, probes::healthz, probes::readyz, metrics::metrics),
+    components(schemas(
+        StudentRecord, Srn, Name, Section, ErrorBody, HealthBody, RecordBody, PageBody,
+        ReadyBody, QueueStats
+    )),
+    modifiers(&BearerToken, &TableRoutes),
     tags(
         (name = "assignment", description = "The assignment's routes, in every shape clients send"),
         (name = "v1", description = "The REST resource API: JSON only"),
         (name = "probes", description = "Liveness, readiness, metrics"),
     )
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
 /// Declares the optional bearer token scheme.
 struct BearerToken;
@@ -59,9 +50,14 @@ impl Modify for BearerToken {
     }
 }
 
-/// The document as JSON text.
-pub fn openapi_json() -> String {
+/// The whole document.
+pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document always serialises")
+}
+
+/// `/openapi.json` and the Swagger UI at `/api-docs/`.
+pub fn routes() -> Vec<Route> {
+    SwaggerUi::new("/api-docs/<_..>")
+        .url("/openapi.json", document())
+        .into()
 }

@@ -1,30 +1,30 @@
 //! The producer's side of request-reply over RabbitMQ.
 //!
-//! One supervised connection per process: a task connects (with backoff), declares the
-//! topology, enables publisher confirms, and consumes RabbitMQ's direct reply-to
-//! pseudo-queue on the same channel it publishes on (direct reply-to requires that).
+//! One supervised connection per process ([`connection`]): a task connects (with
+//! backoff), declares the topology, enables publisher confirms, and consumes RabbitMQ's
+//! direct reply-to pseudo-queue on the same channel it publishes on (direct reply-to
+//! requires that).
 //! Each [`Gateway::call`] publishes a persistent, mandatory message with a fresh id and
 //! waits for the broker's confirm, then for the consumer's reply with that id.
 //! While the connection is down, calls fail at once with `Unavailable`; waiters of a
 //! lost connection are woken with `Unavailable` rather than left to time out.
 
 use crate::body::QueueStats;
+use crate::metadata::Metadata;
 use crate::metrics::Metrics;
-use futures_util::StreamExt;
-use inventory::broker::{self, Backoff};
-use inventory::message::{Reply, Request};
 use inventory::shutdown::Shutdown;
-use inventory::topology::{self, Operation};
+use inventory::topology;
 use inventory::Settings;
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use protocol::{Operation, Reply, Request};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, watch, Semaphore};
+
+mod connection;
 
 /// AMQP delivery mode 2: the broker writes the message to disk on a durable queue.
 const PERSISTENT: u8 = 2;
@@ -120,6 +120,11 @@ fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, HashMap<String, oneshot:
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What a connection slot holds now (a writer's panic cannot leave it half-written).
+fn current<T: Clone>(slot: &RwLock<Option<T>>) -> Option<T> {
+    slot.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 impl Gateway {
     /// Starts the supervisor task and returns at once; calls fail with `Unavailable`
     /// until the first connection is up (see [`Gateway::wait_connected`]).
@@ -163,13 +168,14 @@ impl Gateway {
         self.inner.reply_timeout
     }
 
-    /// Publishes `request` to its queue and waits for the consumer's reply.
+    /// Publishes `request` to its queue, with `meta` and its deadline as AMQP headers,
+    /// and waits for the consumer's reply.
     ///
     /// Fails with `Unavailable` (not connected, not confirmed, connection lost),
     /// `Unroutable` (no queue bound), `Timeout` (confirmed, no reply in time) or
     /// `BadReply`.
-    pub async fn call(&self, request: &Request) -> Result<Answer, GatewayError> {
-        let raw = self.call_raw(request).await?;
+    pub async fn call(&self, request: &Request, meta: &Metadata) -> Result<Answer, GatewayError> {
+        let raw = self.call_raw(request, meta).await?;
         let consumer = request.operation().consumer_name();
         let reply = Reply::decode(&raw.body).map_err(|e| GatewayError::BadReply {
             consumer,
@@ -194,24 +200,22 @@ impl Gateway {
 
     /// Like [`Gateway::call`], but returns the reply undecoded; the caller decodes it
     /// and counts it with [`Gateway::count_reply`].
-    pub async fn call_raw(&self, request: &Request) -> Result<RawAnswer, GatewayError> {
+    pub async fn call_raw(
+        &self,
+        request: &Request,
+        meta: &Metadata,
+    ) -> Result<RawAnswer, GatewayError> {
         let op = request.operation();
         let _permit = self
             .inner
             .in_flight
             .try_acquire()
             .map_err(|_| GatewayError::Overloaded(self.inner.max_in_flight))?;
-        let channel = self
-            .inner
-            .channel
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| {
-                GatewayError::Unavailable(
-                    "not connected to the broker; retrying in the background".into(),
-                )
-            })?;
+        let channel = current(&self.inner.channel).ok_or_else(|| {
+            GatewayError::Unavailable(
+                "not connected to the broker; retrying in the background".into(),
+            )
+        })?;
         let id = uuid::Uuid::new_v4().to_string();
         let (tx, rx) = oneshot::channel();
         lock(&self.inner.pending).insert(id.clone(), tx);
@@ -220,6 +224,7 @@ impl Gateway {
             id: &id,
         };
         let started = Instant::now();
+        let deadline = SystemTime::now() + self.inner.reply_timeout;
         // Writes must survive a broker restart. A health check or a read need not: after
         // a restart nobody waits for its answer any more, so it skips the disk.
         let mode = if op.is_write() { PERSISTENT } else { TRANSIENT };
@@ -230,6 +235,7 @@ impl Gateway {
             .with_correlation_id(id.as_str().into())
             .with_reply_to(topology::REPLY_TO.into())
             .with_app_id("producer".into())
+            .with_headers(meta.amqp_headers(deadline))
             .with_timestamp(
                 SystemTime::now()
                     .duration_since(UNIX_EPOCH)
@@ -312,99 +318,12 @@ impl Gateway {
         })
     }
 
-    async fn supervise(self, settings: Settings, shutdown: Shutdown) {
-        let mut backoff = Backoff::new();
-        loop {
-            match self
-                .session(&settings.amqp_url, &shutdown, &mut backoff)
-                .await
-            {
-                Ok(()) => break,
-                Err(e) => log::warn!(
-                    "producer: broker at {}: {e}; reconnecting",
-                    settings.amqp_url_redacted()
-                ),
-            }
-            self.disconnected();
-            if !backoff.sleep(&shutdown).await {
-                break;
-            }
-        }
-        self.disconnected();
-    }
-
-    /// One connection's life. `Ok` only on shutdown.
-    async fn session(
-        &self,
-        url: &str,
-        shutdown: &Shutdown,
-        backoff: &mut Backoff,
-    ) -> Result<(), SessionError> {
-        let conn = Arc::new(broker::connect(url, "producer").await?);
-        *self
-            .inner
-            .connection
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
-        let result = self.serve(&conn, shutdown, backoff).await;
-        let _ = conn.close(200, "producer closing".into()).await;
-        result
-    }
-
-    async fn serve(
-        &self,
-        conn: &Connection,
-        shutdown: &Shutdown,
-        backoff: &mut Backoff,
-    ) -> Result<(), SessionError> {
-        let channel = conn.create_channel().await?;
-        topology::declare_topology(&channel, self.inner.queue_type).await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
-        let mut replies = channel
-            .basic_consume(
-                topology::REPLY_TO.into(),
-                "producer-replies".into(),
-                BasicConsumeOptions {
-                    // Direct reply-to deliveries are never acked.
-                    no_ack: true,
-                    ..BasicConsumeOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        *self
-            .inner
-            .channel
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(channel.clone());
-        self.inner.connected.send_replace(true);
-        backoff.reset();
-        log::info!("producer: connected to the broker; topology declared");
-        loop {
-            tokio::select! {
-                _ = shutdown.wait() => return Ok(()),
-                next = replies.next() => match next {
-                    Some(Ok(delivery)) => self.deliver(delivery),
-                    Some(Err(e)) => return Err(e.into()),
-                    None => return Err(SessionError::RepliesEnded),
-                },
-            }
-        }
-    }
-
     /// Messages and consumers per queue, by passive declare on a throwaway channel (a
     /// missing queue closes the channel it is asked on). Also sets the queue gauges.
     ///
     /// Fails with `Unavailable` while disconnected or if the broker refuses.
     pub async fn queue_stats(&self) -> Result<BTreeMap<String, QueueStats>, GatewayError> {
-        let conn = self
-            .inner
-            .connection
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        let conn = current(&self.inner.connection)
             .ok_or_else(|| GatewayError::Unavailable("not connected to the broker".into()))?;
         let unavailable = |e: lapin::Error| GatewayError::Unavailable(e.to_string());
         let channel = conn.create_channel().await.map_err(unavailable)?;
@@ -438,40 +357,4 @@ impl Gateway {
         let _ = channel.close(200, "stats read".into()).await;
         Ok(stats)
     }
-
-    /// Hands a reply to its caller. Decoding is the caller's: this task serves every
-    /// reply of the process, the callers run in parallel.
-    fn deliver(&self, delivery: lapin::message::Delivery) {
-        let Some(id) = delivery.properties.correlation_id() else {
-            log::warn!("producer: reply without correlation id dropped");
-            return;
-        };
-        let waiter = lock(&self.inner.pending).remove(id.as_str());
-        match waiter {
-            Some(tx) => {
-                let _ = tx.send(delivery.data);
-            }
-            None => log::info!("producer: id={id} reply arrived after its caller gave up"),
-        }
-    }
-
-    fn disconnected(&self) {
-        *self
-            .inner
-            .channel
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = None;
-        self.inner.connected.send_replace(false);
-        // Dropping the senders wakes every waiter with `Unavailable` now, not at timeout.
-        lock(&self.inner.pending).clear();
-    }
-}
-
-/// Why a connection's life ended before shutdown; the supervisor reconnects after either.
-#[derive(Debug, thiserror::Error)]
-enum SessionError {
-    #[error(transparent)]
-    Broker(#[from] lapin::Error),
-    #[error("the reply consumer ended (connection or channel closed)")]
-    RepliesEnded,
 }
