@@ -10,6 +10,7 @@ const ROUNDS: usize = 3;
 
 pub async fn read_your_write(ctx: &mut Ctx) -> Outcome {
     let mut notes = Vec::new();
+    let mut last = Vec::new();
     for round in 1..=ROUNDS {
         let srn = ctx.srns.fresh();
         let insert = match ctx.insert_ok(&srn).await {
@@ -22,6 +23,7 @@ pub async fn read_your_write(ctx: &mut Ctx) -> Outcome {
         };
         if first.contains(&srn) {
             notes.push(srn);
+            last = vec![ctx.curl(&insert), ctx.curl(&read)];
             continue;
         }
         let curl = vec![ctx.curl(&insert), ctx.curl(&read)];
@@ -53,6 +55,7 @@ pub async fn read_your_write(ctx: &mut Ctx) -> Outcome {
         "each of {ROUNDS} inserts ({}) was in the very next read",
         notes.join(", ")
     ))
+    .with_curl(last)
 }
 
 /// Inserts beyond a typical page (10) or a forgotten `LIMIT`.

@@ -16,6 +16,8 @@ th{background:#f6f8fa}
 .status{font-weight:600;white-space:nowrap}
 .pass .status,.verdict.pass{color:#1a7f37}.fail .status,.verdict.fail{color:#cf222e}
 .skipped .status{color:#9a6700}.not_applicable .status{color:#6e7781}
+ul.details li.pass .status{color:#1a7f37}ul.details li.fail .status{color:#cf222e}
+ul.details li.skipped .status{color:#9a6700}ul.details li.not_applicable .status{color:#6e7781}
 .verdict{font-weight:700;font-size:1.1rem}
 pre{margin:.2rem 0;white-space:pre-wrap;word-break:break-all;background:#f6f8fa;padding:.3rem .4rem;border-radius:4px;font-size:12.5px}
 details{margin-top:.3rem}summary{cursor:pointer;color:#0969da}
