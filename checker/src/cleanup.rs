@@ -1,20 +1,24 @@
 //! Removing what the run inserted, and saying what is left.
 //!
 //! Only SRNs the run itself sent are deleted. Before deleting, the run waits about as
-//! long as its writes took to show, so that an insert the deployment stores late is
-//! not stored after its delete. A final read lists any record of the run still there;
-//! if one is, its delete is sent once more (a read that lags may show it once).
+//! long as its writes took to show (all of `--settle` when the checks were cut short,
+//! since a write may still be in flight), so that an insert the deployment stores late
+//! is not stored after its delete. A final read lists any record of the run still there;
+//! if one is, its delete is sent once more (a read that lags may show it once). When
+//! the checks were cut short before a delete shape was found, cleanup looks for one.
 
 use crate::ctx::Ctx;
 use crate::report::Cleanup;
+use crate::variants::{self, Value};
+use protocol::shapes::{Action, SRN};
 use std::time::Duration;
 
 /// The longest cleanup may take, on top of `--deadline`.
 pub const BUDGET: Duration = Duration::from_secs(60);
 
-pub async fn run(ctx: &mut Ctx) -> Cleanup {
+pub async fn run(ctx: &mut Ctx, cut_short: bool) -> Cleanup {
     ctx.current = "cleanup";
-    match tokio::time::timeout(BUDGET, remove(ctx)).await {
+    match tokio::time::timeout(BUDGET, remove(ctx, cut_short)).await {
         Ok(cleanup) => cleanup,
         Err(_) => Cleanup {
             deleted: 0,
@@ -24,7 +28,7 @@ pub async fn run(ctx: &mut Ctx) -> Cleanup {
     }
 }
 
-async fn remove(ctx: &mut Ctx) -> Cleanup {
+async fn remove(ctx: &mut Ctx, cut_short: bool) -> Cleanup {
     let mut cleanup = Cleanup::default();
     if ctx.sent.is_empty() {
         cleanup.note = "nothing was inserted".into();
@@ -35,6 +39,14 @@ async fn remove(ctx: &mut Ctx) -> Cleanup {
         cleanup.note = "the service stopped answering, so records of this run may be left".into();
         return cleanup;
     }
+    if cut_short {
+        tokio::time::sleep(ctx.opts.settle).await;
+    } else if ctx.lag > Duration::from_millis(200) {
+        tokio::time::sleep((ctx.lag * 3 / 2).min(ctx.opts.settle)).await;
+    }
+    if ctx.found.delete.is_none() && ctx.found.read.is_some() {
+        find_delete(ctx).await;
+    }
     let (Some(_), Some(_)) = (ctx.found.delete, ctx.found.read) else {
         cleanup.left = ctx.created.iter().cloned().collect();
         cleanup.note = "no working delete or read shape: records of this run may be left; \
@@ -42,9 +54,6 @@ async fn remove(ctx: &mut Ctx) -> Cleanup {
             .into();
         return cleanup;
     };
-    if ctx.lag > Duration::from_millis(200) {
-        tokio::time::sleep((ctx.lag * 3 / 2).min(ctx.opts.settle)).await;
-    }
     for round in 0..2 {
         for srn in ctx.created.clone() {
             let (answer, _) = ctx.delete(&srn).await;
@@ -79,6 +88,27 @@ async fn remove(ctx: &mut Ctx) -> Cleanup {
         )
     };
     cleanup
+}
+
+/// When the checks never found how to delete (cut short before `delete`), tries the
+/// delete shapes on one of the run's records, as discovery would have.
+async fn find_delete(ctx: &mut Ctx) {
+    let Some(srn) = ctx.created.iter().next().cloned() else {
+        return;
+    };
+    for v in variants::discovery(Action::DeleteRecord) {
+        let answer = ctx
+            .send(&v.request(&[(&SRN, Value::Text(srn.clone()))]))
+            .await;
+        if answer.is_success() {
+            ctx.found.delete = Some(v);
+            ctx.created.remove(&srn);
+            return;
+        }
+        if answer.status.is_none() {
+            return;
+        }
+    }
 }
 
 /// This run's SRNs the read still shows: every one with its own prefix, and the

@@ -10,7 +10,7 @@ use std::time::Duration;
 /// Checks a deployment of the student-records assignment (this project's, or one in
 /// Flask or Express) from outside, over HTTP, and reports what works.
 #[derive(Debug, Parser)]
-#[command(name = "inventory-check", version)]
+#[command(name = "inventory-check", version, args_override_self = true)]
 pub struct Args {
     /// The deployment's base URL, e.g. http://127.0.0.1:8000
     #[arg(required_unless_present = "urls", conflicts_with = "urls")]
@@ -108,11 +108,15 @@ pub fn read_urls(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Refuses what is not an `http://` URL, saying why.
-pub fn validate_url(url: &str) -> Result<(), String> {
+/// The base URL as it will be used (`http://host:80/` is `http://host`), or why it is
+/// refused: only `http://` URLs with a host.
+pub fn validate_url(url: &str) -> Result<String, String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("{url}: not a URL ({e})"))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{url}: no host"));
+    }
     match parsed.scheme() {
-        "http" => Ok(()),
+        "http" => Ok(parsed.as_str().trim_end_matches('/').to_string()),
         "https" => Err(format!(
             "{url}: https is not supported by this build (no TLS); use the deployment's http address"
         )),
@@ -143,7 +147,8 @@ mod tests {
     fn urls_files_skip_comments_and_blanks() {
         let urls = read_urls("# class A\nhttp://a:1\n\n  http://b:2  # Bo\n");
         assert_eq!(urls, vec!["http://a:1", "http://b:2"]);
-        assert!(validate_url("http://a:1").is_ok());
+        assert_eq!(validate_url("http://a:1/").unwrap(), "http://a:1");
+        assert_eq!(validate_url("http://a:/x/").unwrap(), "http://a/x");
         assert!(validate_url("https://a").unwrap_err().contains("https"));
         assert!(validate_url("a:1").is_err());
     }

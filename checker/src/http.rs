@@ -129,7 +129,7 @@ impl Answer {
                 if body.is_empty() {
                     format!("{status} (empty body)")
                 } else {
-                    format!("{status} {}", shorten(&body, 120))
+                    format!("{status} {}", shorten(&body, 80))
                 }
             }
             (None, Some(e)) => format!("no answer: {e}"),
@@ -258,18 +258,22 @@ impl Http {
     }
 }
 
-/// reqwest's error with its causes, which say what actually happened (refused, reset).
+/// What went wrong, in a few words: reqwest's innermost cause says what actually
+/// happened (refused, reset, closed), its outer layers only repeat the URL.
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "no answer within the time limit (--timeout)".into();
     }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
+    let mut innermost: &dyn std::error::Error = e;
+    while let Some(cause) = innermost.source() {
+        innermost = cause;
     }
-    text
+    let what = innermost.to_string();
+    if e.is_connect() {
+        format!("could not connect: {what}")
+    } else {
+        what
+    }
 }
 
 #[cfg(test)]

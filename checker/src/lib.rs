@@ -44,9 +44,10 @@ pub async fn run(args: Args) -> Result<bool, String> {
     if urls.is_empty() {
         return Err("the --urls file holds no URL".into());
     }
-    for url in &urls {
-        cli::validate_url(url)?;
-    }
+    let urls = urls
+        .iter()
+        .map(|u| cli::validate_url(u))
+        .collect::<Result<Vec<_>, _>>()?;
     let bar = progress_bar(&args, urls.len());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

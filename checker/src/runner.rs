@@ -34,13 +34,17 @@ fn action_name(action: Action) -> &'static str {
 }
 
 fn skip_reason(ctx: &Ctx, info: &CheckInfo, stopped: Option<&str>) -> Option<String> {
+    // Latency only reads what the other checks measured.
+    if info.id == CheckId::Latency {
+        return None;
+    }
     if let Some(reason) = stopped {
         return Some(reason.to_string());
     }
-    if let (Some(down), false) = (&ctx.down, info.id == CheckId::Latency) {
+    if let Some(down) = &ctx.down {
         return Some(format!(
-            "the service stopped answering during `{}` ({})",
-            down.check, down.why
+            "the service stopped answering during `{}`",
+            down.check
         ));
     }
     for &action in info.needs {
@@ -85,10 +89,13 @@ pub async fn check(
             None => {
                 ctx.current = info.key;
                 tokio::select! {
+                    // The check first: latency, which sends nothing, finishes even
+                    // after the deadline.
+                    biased;
                     outcome = checks::run(info.id, &mut ctx) => outcome,
                     _ = tokio::time::sleep_until(deadline) => {
-                        stopped = Some(format!("the overall time limit (--deadline {} s) ran out during `{}`", opts.deadline.as_secs(), info.key));
-                        Outcome::fail(format!("did not finish within the overall time limit (--deadline {} s)", opts.deadline.as_secs()))
+                        stopped = Some(format!("the overall time limit (--deadline {} s) ran out during `{}`", opts.deadline.as_secs_f64(), info.key));
+                        Outcome::fail(format!("did not finish within the overall time limit (--deadline {} s)", opts.deadline.as_secs_f64()))
                     }
                     _ = stop.wait_for(|s| *s) => {
                         stopped = Some(format!("the run was interrupted during `{}`", info.key));
@@ -101,7 +108,7 @@ pub async fn check(
         bar.inc(1);
     }
     bar.set_message(format!("{url}: cleanup"));
-    let cleanup = cleanup::run(&mut ctx).await;
+    let cleanup = cleanup::run(&mut ctx, stopped.is_some()).await;
     let label = |action| ctx.found.get(action).map(|v| v.label());
     let mut report = Report {
         url: url.to_string(),

@@ -65,10 +65,10 @@ impl Drop for Server {
     }
 }
 
-/// Runs the checker; its exit status and stdout.
+/// Runs the checker with the tests' limits (later arguments override them); its exit
+/// status and stdout.
 fn checker(args: &[&str]) -> (i32, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_inventory-check"))
-        .args(args)
         .args([
             "--no-progress",
             "--timeout",
@@ -80,6 +80,7 @@ fn checker(args: &[&str]) -> (i32, String) {
             "--slow-ms",
             "3600000",
         ])
+        .args(args)
         .output()
         .expect("the checker runs");
     (
@@ -326,6 +327,32 @@ fn a_hanging_health_check_fails_health_only() {
 }
 
 #[test]
+fn the_overall_time_limit_fails_the_check_it_cut_skips_the_rest_and_still_cleans_up() {
+    // Early acks make insert discovery wait 1.5 s for its record: past a 1 s deadline.
+    let server = Server::start("flask", Some("early-ack"));
+    let (code, stdout) = checker(&[&server.url, "--json", "--deadline", "1"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let mut want: BTreeMap<String, String> = checker::catalogue::CHECKS
+        .iter()
+        .map(|c| (c.key.to_string(), "skipped".to_string()))
+        .collect();
+    for (check, status) in [
+        ("health", "pass"),
+        ("read", "pass"),
+        ("insert", "fail"),
+        ("latency", "pass"),
+    ] {
+        want.insert(check.into(), status.into());
+    }
+    assert_eq!(statuses(&report), want, "{report:#}");
+    assert!(why(&report, "insert").contains("overall time limit (--deadline 1 s)"));
+    assert!(why(&report, "delete")
+        .starts_with("the overall time limit (--deadline 1 s) ran out during `insert`"));
+    assert_eq!(code, 1);
+    assert_clean(&server, &report);
+}
+
+#[test]
 fn urls_checks_many_deployments_and_prints_one_summary() {
     let (good, bad) = (
         Server::start("flask", None),
@@ -396,4 +423,23 @@ fn an_unreachable_deployment_fails_health_and_skips_everything_else() {
         "{s:?}"
     );
     assert_eq!(code, 1);
+    // The table: colour only when asked for or on a terminal (never in a pipe).
+    let table = |force: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_inventory-check"))
+            .args([&format!("http://127.0.0.1:{port}"), "--timeout", "2"])
+            .env("CLICOLOR_FORCE", force)
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plain = table("0");
+    assert!(
+        plain.contains("FAIL: required check failed: health") && !plain.contains('\x1b'),
+        "{plain}"
+    );
+    assert!(
+        table("1").contains("\x1b[31m"),
+        "red on a (forced) terminal"
+    );
 }
