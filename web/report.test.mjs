@@ -34,6 +34,7 @@ function check(url, html) {
 let context;
 let page;
 let flawed;
+const fetched = [];
 const stackReport = join(OUT, "check-report.html");
 const flawedReport = join(OUT, "check-report-flawed.html");
 
@@ -54,9 +55,14 @@ before(async () => {
   });
   page = await context.newPage();
   page.setDefaultTimeout(WAIT.timeout);
-  // Self-contained: the report must not fetch anything.
-  await page.route("**/*", (route) =>
-    route.request().url().startsWith("file:") ? route.continue() : route.abort());
+  // Self-contained: the report must not fetch anything; anything it tries is refused
+  // and remembered.
+  await page.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith("file:")) return route.continue();
+    fetched.push(url);
+    return route.abort();
+  });
 });
 
 after(async () => {
@@ -86,6 +92,7 @@ test("the stack's report renders every check as passed, with its curl commands",
   const curl = insert.locator("code.curl").first();
   assert.ok(await curl.isVisible());
   assert.match(await curl.textContent(), /^curl -sS -i --max-time \d+ -X POST '.*\/insert_record'/);
+  assert.deepEqual(fetched, [], "nothing fetched");
   await page.screenshot({ path: OUT + "report-stack.png", fullPage: true });
 });
 
@@ -107,5 +114,6 @@ test("a flawed server's report shows its one failure and how to reproduce it", a
   assert.deepEqual(failing, ["bad-input"]);
   const colour = await bad.locator("td.status").evaluate((td) => getComputedStyle(td).color);
   assert.equal(colour, "rgb(207, 34, 46)", "failures are red");
+  assert.deepEqual(fetched, [], "nothing fetched");
   await page.screenshot({ path: OUT + "report-flawed.png", fullPage: true });
 });

@@ -188,17 +188,26 @@ pub fn groups() -> Vec<&'static str> {
     out
 }
 
-/// `--help`'s list of checks.
+/// `--help`'s list of checks, each meaning wrapped under its own column.
 pub fn help_text() -> String {
+    const INDENT: usize = 28;
+    const WIDTH: usize = 96;
     let mut out =
         String::from("Checks, in the order they run (REQUIRED ones set the exit status):\n");
     for c in CHECKS {
-        out.push_str(&format!(
-            "  {:<16} {:<8} {}\n",
-            c.key,
-            if c.required { "REQUIRED" } else { "advice" },
-            c.meaning
-        ));
+        let kind = if c.required { "REQUIRED" } else { "advice" };
+        let mut line = format!("  {:<16} {kind:<8} ", c.key);
+        for word in c.meaning.split_whitespace() {
+            if line.chars().count() + word.chars().count() > WIDTH {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = " ".repeat(INDENT);
+            }
+            line.push_str(word);
+            line.push(' ');
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
 }
@@ -210,6 +219,7 @@ mod tests {
     #[test]
     fn keys_are_unique_and_help_names_every_check() {
         let help = help_text();
+        assert!(help.lines().all(|l| l.chars().count() <= 96), "{help}");
         for (i, c) in CHECKS.iter().enumerate() {
             assert!(CHECKS[i + 1..]
                 .iter()

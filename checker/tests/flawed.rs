@@ -42,11 +42,16 @@ impl Server {
 
     /// The body of `GET /read_database`, read without the checker.
     fn read_database(&self) -> String {
+        self.get("/read_database")
+    }
+
+    /// A body from the server, read without the checker.
+    fn get(&self, path: &str) -> String {
         let address = self.url.trim_start_matches("http://");
         let mut stream = TcpStream::connect(address).expect("the server still runs");
         write!(
             stream,
-            "GET /read_database HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
         )
         .unwrap();
         let mut response = String::new();
@@ -164,6 +169,10 @@ fn a_flask_style_deployment_without_a_flaw_passes_everything() {
     );
     assert!(why(&report, "health").contains("carries the message back"));
     assert_clean(&server, &report);
+    // Bounded: never more requests in flight than the parallel check's 32.
+    let stats: Value = serde_json::from_str(&server.get("/_test/stats")).unwrap();
+    let most = stats["most_in_flight"].as_u64().unwrap();
+    assert!((1..=32).contains(&most), "{stats}");
 }
 
 #[test]
@@ -349,6 +358,29 @@ fn the_overall_time_limit_fails_the_check_it_cut_skips_the_rest_and_still_cleans
     assert!(why(&report, "delete")
         .starts_with("the overall time limit (--deadline 1 s) ran out during `insert`"));
     assert_eq!(code, 1);
+    assert_clean(&server, &report);
+}
+
+#[test]
+fn ctrl_c_stops_the_checks_and_still_cleans_up() {
+    // Early acks keep insert discovery waiting 1.5 s for its record: interrupt it there.
+    let server = Server::start("flask", Some("early-ack"));
+    let child = Command::new(env!("CARGO_BIN_EXE_inventory-check"))
+        .args([&server.url, "--json", "--no-progress", "--settle", "4"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a report after Ctrl-C");
+    assert_eq!(why(&report, "insert"), "interrupted (Ctrl-C)", "{report:#}");
+    assert!(why(&report, "delete").starts_with("the run was interrupted during `insert`"));
+    assert_eq!(output.status.code(), Some(1));
     assert_clean(&server, &report);
 }
 

@@ -139,8 +139,9 @@ pub fn summary(reports: &[Report], colour: bool) -> String {
     let mut out = format!("{}\n", bold.apply_to(header.trim_end()));
     for r in reports {
         let ok = if r.ok { Status::Pass } else { Status::Fail };
+        let mut row = String::new();
         let _ = write!(
-            out,
+            row,
             "{:<url_width$} {}",
             r.url,
             cell(if r.ok { "PASS" } else { "FAIL" }, 9, &style(ok, colour))
@@ -148,6 +149,7 @@ pub fn summary(reports: &[Report], colour: bool) -> String {
         for g in &groups {
             let checks: Vec<_> = r.checks.iter().filter(|c| c.group == *g).collect();
             let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
+            let applicable = checks.len() - count(Status::NotApplicable);
             let (text, status) = if count(Status::Fail) > 0 {
                 (format!("{} fail", count(Status::Fail)), Status::Fail)
             } else if count(Status::Skipped) > 0 {
@@ -155,14 +157,17 @@ pub fn summary(reports: &[Report], colour: bool) -> String {
                     format!("{} skipped", count(Status::Skipped)),
                     Status::Skipped,
                 )
+            } else if applicable == 0 {
+                ("n/a".to_string(), Status::NotApplicable)
             } else {
                 (
-                    format!("{}/{} ok", count(Status::Pass), checks.len()),
+                    format!("{}/{applicable} ok", count(Status::Pass)),
                     Status::Pass,
                 )
             };
-            let _ = write!(out, " {}", cell(&text, 10, &style(status, colour)));
+            let _ = write!(row, " {}", cell(&text, 10, &style(status, colour)));
         }
+        out.push_str(row.trim_end());
         out.push('\n');
     }
     out

@@ -93,6 +93,8 @@ class Database:
 class Handler(BaseHTTPRequestHandler):
     server_version = "Werkzeug/3.0"
     requests_seen = 0
+    in_flight = 0
+    most_in_flight = 0
     counter_lock = threading.Lock()
 
     def log_message(self, *args):
@@ -125,7 +127,19 @@ class Handler(BaseHTTPRequestHandler):
             Handler.requests_seen += 1
             if self.server.flaw == "process-dies" and Handler.requests_seen == 2:
                 os._exit(3)
+            Handler.in_flight += 1
+            Handler.most_in_flight = max(Handler.most_in_flight, Handler.in_flight)
+        try:
+            self.dispatch(method)
+        finally:
+            with Handler.counter_lock:
+                Handler.in_flight -= 1
+
+    def dispatch(self, method):
         url = urlparse(self.path)
+        if url.path == "/_test/stats":  # for the test, not part of the deployment
+            return self.answer(200, {"requests": Handler.requests_seen,
+                                     "most_in_flight": Handler.most_in_flight})
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         handler = getattr(self, f"{self.server.style}_routes")
         try:
