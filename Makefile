@@ -1,6 +1,6 @@
 # The README's commands. Everything runs on a fresh Debian machine as root: the scripts
 # install RabbitMQ and MariaDB from Debian packages when they are missing.
-.PHONY: run up down status test chaos cluster-test bench lint
+.PHONY: run up down status test check chaos cluster-test bench lint
 
 ## make run: start everything in the foreground; Ctrl-C stops it all
 run:
@@ -20,6 +20,11 @@ status:
 ## make test: every test suite against the real broker and database
 test:
 	scripts/test
+
+## make check URL=http://host:port: the conformance checker against a deployment
+## (default: the one make up started); ARGS='--html report.html' and the like pass on
+check:
+	scripts/check $(URL) $(ARGS)
 
 ## make chaos: the fault-injection suite alone (make test runs it too)
 chaos:
