@@ -65,6 +65,19 @@ async fn a_repeated_request_is_recognised_by_its_fingerprint() {
 }
 
 #[tokio::test]
+async fn the_longest_idempotency_key_is_kept_whole() {
+    let (_, database) = fresh_database().await;
+    let insert = InsertRecord(database);
+    let record = StudentRecord::new("Ann", &unique_srn(), "A").unwrap();
+    let key = "k".repeat(255); // the longest the producer lets through
+    let inserted = Ok(Reply::Inserted {
+        record: record.clone(),
+    });
+    assert_eq!(insert.handle(&message(&record, Some(&key))).await, inserted);
+    assert_eq!(insert.handle(&message(&record, Some(&key))).await, inserted);
+}
+
+#[tokio::test]
 async fn a_batch_decides_each_row_like_a_single_insert_and_moves_the_version_once() {
     let (url, database) = fresh_database().await;
     let insert = InsertRecord(database);

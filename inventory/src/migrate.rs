@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0003_version_triggers.sql",
         include_str!("../../migrations/0003_version_triggers.sql"),
     ),
+    (
+        4,
+        "0004_longer_fingerprints.sql",
+        include_str!("../../migrations/0004_longer_fingerprints.sql"),
+    ),
 ];
 
 /// Held while migrating, so that consumers starting together apply each file once.
@@ -168,6 +173,6 @@ mod tests {
             .iter()
             .map(|(_, _, sql)| statements(sql).len())
             .collect();
-        assert_eq!(counts, [1, 3, 3]);
+        assert_eq!(counts, [1, 3, 3, 1]);
     }
 }

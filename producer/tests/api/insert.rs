@@ -127,3 +127,26 @@ async fn a_section_given_as_a_number_is_accepted() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["record"]["Section"], "5");
 }
+
+/// A client that retries with the same `Idempotency-Key` (its answer was lost) is told
+/// its record was inserted, not that it conflicts with itself; another key, or none,
+/// meets the stored record as a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_with_the_same_idempotency_key_is_answered_inserted_again() {
+    let app = spawn_app().await;
+    let srn = unique_srn();
+    let record = json!({"Name": "Ann", "SRN": srn, "Section": "A"});
+    let send = |key: Option<&'static str>| {
+        let mut request = app.client.post(app.url("/insert_record")).json(&record);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send()
+    };
+
+    assert_eq!(send(Some("order-17")).await.unwrap().status(), 201);
+    assert_eq!(send(Some("order-17")).await.unwrap().status(), 201);
+    assert_eq!(send(Some("order-18")).await.unwrap().status(), 409);
+    assert_eq!(send(None).await.unwrap().status(), 409);
+    assert_eq!(app.srns_in_database().await, [srn]);
+}
