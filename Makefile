@@ -1,6 +1,6 @@
 # The README's commands. Everything runs on a fresh Debian machine as root: the scripts
 # install RabbitMQ and MariaDB from Debian packages when they are missing.
-.PHONY: run up down status test check chaos cluster-test bench lint
+.PHONY: run up down status test check chaos cluster-test bench fuzz lint
 
 ## make run: start everything in the foreground; Ctrl-C stops it all
 run:
@@ -38,8 +38,13 @@ cluster-test:
 bench:
 	scripts/bench
 
+## make fuzz: fuzz the protocol crate's parsers, each target FUZZ_SECONDS (default 60)
+fuzz:
+	scripts/fuzz
+
 ## make lint: formatting, clippy, and cargo deny over the dependency tree
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
+	scripts/fuzz lint
 	scripts/deny

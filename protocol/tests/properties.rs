@@ -1,5 +1,5 @@
 //! Property tests for everything that reads untrusted bytes: message decoding and
-//! record validation. Fuzzing in miniature (cargo-fuzz needs a nightly toolchain).
+//! record validation, beside the fuzz targets in fuzz/.
 
 use proptest::prelude::*;
 use protocol::message::{Reply, Request};
