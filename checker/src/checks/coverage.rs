@@ -180,7 +180,7 @@ fn not_tried(ctx: &Ctx, action: Action, needs: &[Action], out: &mut Vec<Detail>)
     true
 }
 
-pub async fn shapes(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn shapes(ctx: &mut Ctx) -> Outcome {
     use Action::*;
     let mut out = Vec::new();
     let steps: [(Action, &[Action]); 5] = [

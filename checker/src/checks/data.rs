@@ -8,7 +8,7 @@ use protocol::shapes::Action;
 /// Rounds of insert-then-read: one lucky round must not hide a race.
 const ROUNDS: usize = 3;
 
-pub async fn read_your_write(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn read_your_write(ctx: &mut Ctx) -> Outcome {
     let mut notes = Vec::new();
     let mut last = Vec::new();
     for round in 1..=ROUNDS {
@@ -61,7 +61,7 @@ pub async fn read_your_write(ctx: &mut Ctx) -> Outcome {
 /// Inserts beyond a typical page (10) or a forgotten `LIMIT`.
 const MANY: usize = 12;
 
-pub async fn read_all(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn read_all(ctx: &mut Ctx) -> Outcome {
     let mut srns = Vec::new();
     let mut last = None;
     for _ in 0..MANY {
@@ -114,7 +114,7 @@ pub async fn read_all(ctx: &mut Ctx) -> Outcome {
     Outcome::fail(why).with_curl(curl)
 }
 
-pub async fn duplicate(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn duplicate(ctx: &mut Ctx) -> Outcome {
     let srn = ctx.srns.fresh();
     let first = match ctx.insert_ok(&srn).await {
         Ok(req) => req,

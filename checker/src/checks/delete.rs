@@ -4,7 +4,7 @@
 use crate::ctx::{secs, Ctx};
 use crate::report::Outcome;
 
-pub async fn delete_exact(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn delete_exact(ctx: &mut Ctx) -> Outcome {
     let target = ctx.srns.fresh();
     // Its SRN contains the target's: `LIKE '%target%'` would remove it too.
     let containing = ctx.srns.containing(&target);
@@ -103,7 +103,7 @@ const NOT_FOUND: &[&str] = &[
     "no rows",
 ];
 
-pub async fn delete_missing(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn delete_missing(ctx: &mut Ctx) -> Outcome {
     // Never inserted: fresh SRNs of this run exist nowhere.
     let srn = ctx.srns.fresh();
     let (answer, req) = ctx.delete(&srn).await;

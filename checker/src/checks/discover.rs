@@ -64,7 +64,7 @@ fn no_answer(
     .with_curl([ctx.curl(req)])
 }
 
-pub async fn health(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn health(ctx: &mut Ctx) -> Outcome {
     let message = format!("inventory-check-{}", ctx.srns.run);
     let mut tried = Vec::new();
     for v in variants::discovery(Action::HealthCheck) {
@@ -92,7 +92,7 @@ pub async fn health(ctx: &mut Ctx) -> Outcome {
     none_worked("health-check", tried)
 }
 
-pub async fn read(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn read(ctx: &mut Ctx) -> Outcome {
     let mut tried = Vec::new();
     for v in variants::discovery(Action::ReadDatabase) {
         let req = v.request(&[]);
@@ -117,7 +117,7 @@ pub async fn read(ctx: &mut Ctx) -> Outcome {
     none_worked("read", tried)
 }
 
-pub async fn insert(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn insert(ctx: &mut Ctx) -> Outcome {
     let all = variants::discovery(Action::InsertRecord);
     let spellings = all.iter().map(|v| v.spelling).max().unwrap_or(0);
     let mut tried = Vec::new();
@@ -189,7 +189,7 @@ pub async fn insert(ctx: &mut Ctx) -> Outcome {
     none_worked("insert", tried)
 }
 
-pub async fn delete(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn delete(ctx: &mut Ctx) -> Outcome {
     let Some(srn) = ctx.discovery_srn.clone() else {
         return Outcome::new(Status::Skipped, "insert discovery left no record to delete");
     };

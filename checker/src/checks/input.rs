@@ -70,7 +70,7 @@ fn probes(ctx: &mut Ctx, insert: Variant, delete: Option<Variant>) -> Vec<Probe>
     ]
 }
 
-pub async fn bad_input(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn bad_input(ctx: &mut Ctx) -> Outcome {
     let insert = ctx
         .found
         .insert

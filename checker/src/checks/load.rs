@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use protocol::shapes::Action;
 use std::collections::BTreeMap;
 
-pub async fn parallel(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn parallel(ctx: &mut Ctx) -> Outcome {
     let variant = ctx
         .found
         .insert
@@ -108,7 +108,7 @@ pub async fn parallel(ctx: &mut Ctx) -> Outcome {
     .with_curl(curl)
 }
 
-pub async fn alive(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn alive(ctx: &mut Ctx) -> Outcome {
     let mut probed = Vec::new();
     let mut failed = Vec::new();
     let mut curl = Vec::new();
@@ -154,7 +154,7 @@ pub async fn alive(ctx: &mut Ctx) -> Outcome {
     }
 }
 
-pub async fn latency(ctx: &mut Ctx) -> Outcome {
+pub(super) async fn latency(ctx: &mut Ctx) -> Outcome {
     let routes = ctx.http.latencies().summary();
     if routes.is_empty() {
         return Outcome::new(Status::NotApplicable, "no request was answered");

@@ -6,13 +6,13 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     pub url: String,
 }
 
 impl Server {
-    pub fn start(style: &str, flaw: Option<&str>) -> Server {
+    pub(crate) fn start(style: &str, flaw: Option<&str>) -> Server {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/flawed/server.py");
         let mut cmd = Command::new("python3");
         cmd.arg(script).args(["--style", style]);
@@ -35,12 +35,12 @@ impl Server {
     }
 
     /// The body of `GET /read_database`, read without the checker.
-    pub fn read_database(&self) -> String {
+    pub(crate) fn read_database(&self) -> String {
         self.get("/read_database")
     }
 
     /// A body from the server, read without the checker.
-    pub fn get(&self, path: &str) -> String {
+    pub(crate) fn get(&self, path: &str) -> String {
         let address = self.url.trim_start_matches("http://");
         let mut stream = TcpStream::connect(address).expect("the server still runs");
         write!(
@@ -66,7 +66,7 @@ impl Drop for Server {
 
 /// Runs the checker with the tests' limits (later arguments override them); its exit
 /// status and stdout.
-pub fn checker(args: &[&str]) -> (i32, String) {
+pub(crate) fn checker(args: &[&str]) -> (i32, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_inventory-check"))
         .args([
             "--no-progress",
@@ -88,7 +88,7 @@ pub fn checker(args: &[&str]) -> (i32, String) {
     )
 }
 
-pub fn statuses(report: &Value) -> BTreeMap<String, String> {
+pub(crate) fn statuses(report: &Value) -> BTreeMap<String, String> {
     report["checks"]
         .as_array()
         .expect("checks")
@@ -102,7 +102,7 @@ pub fn statuses(report: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn why<'a>(report: &'a Value, check: &str) -> &'a str {
+pub(crate) fn why<'a>(report: &'a Value, check: &str) -> &'a str {
     report["checks"]
         .as_array()
         .unwrap()
@@ -114,7 +114,7 @@ pub fn why<'a>(report: &'a Value, check: &str) -> &'a str {
 
 /// Checks a server and asserts the exact pattern: every check passes except those
 /// named. Returns the report.
-pub fn expect(server: &Server, except: &[(&str, &str)]) -> Value {
+pub(crate) fn expect(server: &Server, except: &[(&str, &str)]) -> Value {
     let (code, stdout) = checker(&[&server.url, "--json"]);
     let report: Value = serde_json::from_str(&stdout).expect("--json prints JSON");
     let mut want: BTreeMap<String, String> = checker::catalogue::CHECKS
@@ -140,7 +140,7 @@ pub fn expect(server: &Server, except: &[(&str, &str)]) -> Value {
 }
 
 /// Other people's records are untouched and none of the run's is left.
-pub fn assert_clean(server: &Server, report: &Value) {
+pub(crate) fn assert_clean(server: &Server, report: &Value) {
     let body = server.read_database();
     for seed in ["PES1UG21CS096", "PES1UG21CS105", "PES1UG21CS119"] {
         assert!(body.contains(seed), "{seed} was removed: {body}");

@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub settings: Settings,
@@ -17,14 +17,14 @@ pub struct TestApp {
     pub vhost: String,
 }
 
-pub use test_support::{split_credentials, stack_var, unique_srn};
+pub(crate) use test_support::{split_credentials, stack_var, unique_srn};
 
-pub fn rabbitmq_api() -> String {
+pub(crate) fn rabbitmq_api() -> String {
     stack_var("TEST_RABBITMQ_API")
 }
 
 /// Options for [`spawn_app_with`].
-pub struct Options {
+pub(crate) struct Options {
     /// Operations whose consumer runs (all by default).
     pub consumers: Vec<Operation>,
     pub reply_timeout: Duration,
@@ -51,11 +51,11 @@ impl Default for Options {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
-pub async fn spawn_app_with(options: Options) -> TestApp {
+pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
     let vhost = test_support::fresh_vhost().await;
     let (database_url, _) = test_support::fresh_database().await;
 
@@ -126,7 +126,7 @@ fn spawn_consumer(op: Operation, settings: &Settings, shutdown: &Shutdown) {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
@@ -143,11 +143,11 @@ impl TestApp {
         panic!("producer never connected to the broker");
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         to_json(self.client.get(self.url(path)).send().await.unwrap()).await
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
         to_json(
             self.client
                 .post(self.url(path))
@@ -159,7 +159,7 @@ impl TestApp {
         .await
     }
 
-    pub async fn insert(&self, name: &str, srn: &str, section: &str) -> (u16, Value) {
+    pub(crate) async fn insert(&self, name: &str, srn: &str, section: &str) -> (u16, Value) {
         self.post_json(
             "/insert_record",
             &serde_json::json!({"Name": name, "SRN": srn, "Section": section}),
@@ -168,13 +168,13 @@ impl TestApp {
     }
 
     /// The producer's `/metrics` page.
-    pub async fn metrics_text(&self) -> String {
+    pub(crate) async fn metrics_text(&self) -> String {
         let response = self.client.get(self.url("/metrics")).send().await.unwrap();
         response.text().await.unwrap()
     }
 
     /// The SRNs in the table, read straight from the database.
-    pub async fn srns_in_database(&self) -> Vec<String> {
+    pub(crate) async fn srns_in_database(&self) -> Vec<String> {
         test_support::srns_in(&self.settings.database_url).await
     }
 }
@@ -186,7 +186,7 @@ impl Drop for TestApp {
 }
 
 /// A response's status and JSON body; fails the test if the body is not JSON.
-pub async fn to_json(response: reqwest::Response) -> (u16, Value) {
+pub(crate) async fn to_json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let ct = response
         .headers()
@@ -204,7 +204,7 @@ pub async fn to_json(response: reqwest::Response) -> (u16, Value) {
 }
 
 /// Asserts the uniform error shape and returns the `error` code.
-pub fn error_code(body: &Value) -> &str {
+pub(crate) fn error_code(body: &Value) -> &str {
     assert!(
         body["detail"].as_str().is_some_and(|d| !d.is_empty()),
         "{body}"

@@ -13,7 +13,11 @@ use serde_json::{Map, Value};
 
 /// A request of `shape` carrying `values` (field name, value): path parameters in the
 /// path (percent-encoded), the rest where the row reads them (the query, or a JSON body).
-pub fn shape_request(app: &TestApp, shape: &Shape, values: &[(&str, String)]) -> RequestBuilder {
+pub(crate) fn shape_request(
+    app: &TestApp,
+    shape: &Shape,
+    values: &[(&str, String)],
+) -> RequestBuilder {
     let value = |name: &str| values.iter().find(|(k, _)| fold(k) == fold(name));
     let mut url = reqwest::Url::parse(&app.url("/")).unwrap();
     url.path_segments_mut().unwrap().clear().extend(
