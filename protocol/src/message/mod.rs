@@ -10,6 +10,12 @@ use crate::operation::Operation;
 use crate::record::{Srn, StudentRecord};
 use serde::{Deserialize, Serialize};
 
+mod queue;
+mod read;
+
+pub use queue::{DeleteRequest, HealthCheckRequest, InsertRequest, QueueRequest, ReadRequest};
+pub use read::{ReadReply, TableVersion};
+
 /// The wire version this build writes and reads.
 pub const MESSAGE_VERSION: u16 = 1;
 
@@ -94,94 +100,6 @@ impl Request {
     }
 }
 
-/// The requests that go to one queue, as their own types: what that queue's consumer
-/// works on. `TryFrom<Request>` takes one out of a decoded message, or gives the message
-/// back when it belongs to another queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthCheckRequest {
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InsertRequest {
-    pub record: StudentRecord,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteRequest {
-    pub srn: Srn,
-}
-
-/// The `read_database` queue takes two kinds of read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadRequest {
-    /// One record by SRN.
-    Record { srn: Srn },
-    /// All records after `after` (all of them without it), or with `limit` one page;
-    /// `unchanged` if the table is still at `known_version`.
-    Records {
-        after: Option<Srn>,
-        limit: Option<u32>,
-        known_version: Option<TableVersion>,
-    },
-}
-
-/// One queue's request type: the operation it goes to, and how it is taken out of a
-/// decoded [`Request`].
-pub trait QueueRequest: TryFrom<Request, Error = Request> {
-    const OPERATION: Operation;
-}
-
-impl QueueRequest for ReadRequest {
-    const OPERATION: Operation = Operation::ReadDatabase;
-}
-
-/// `TryFrom<Request>` and [`QueueRequest`] for the requests that are one variant each.
-macro_rules! one_variant {
-    ($($type:ident = $variant:ident { $field:ident }),+ $(,)?) => {$(
-        impl QueueRequest for $type {
-            const OPERATION: Operation = Operation::$variant;
-        }
-
-        impl TryFrom<Request> for $type {
-            type Error = Request;
-
-            fn try_from(request: Request) -> Result<$type, Request> {
-                match request {
-                    Request::$variant { $field } => Ok($type { $field }),
-                    other => Err(other),
-                }
-            }
-        }
-    )+};
-}
-
-one_variant!(
-    HealthCheckRequest = HealthCheck { message },
-    InsertRequest = InsertRecord { record },
-    DeleteRequest = DeleteRecord { srn },
-);
-
-impl TryFrom<Request> for ReadRequest {
-    type Error = Request;
-
-    fn try_from(request: Request) -> Result<ReadRequest, Request> {
-        match request {
-            Request::ReadRecord { srn } => Ok(ReadRequest::Record { srn }),
-            Request::ReadDatabase {
-                after,
-                limit,
-                known_version,
-            } => Ok(ReadRequest::Records {
-                after,
-                limit,
-                known_version,
-            }),
-            other => Err(other),
-        }
-    }
-}
-
 /// What a consumer answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -258,103 +176,6 @@ impl Reply {
     }
 }
 
-/// Identifies one committed state of the `students` table: every committed change moves
-/// `counter` on, and `epoch` is drawn when the table is created, so a dropped and
-/// re-created table never repeats an earlier version. Written as `epoch.counter`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct TableVersion {
-    pub epoch: String,
-    pub counter: u64,
-}
-
-impl TableVersion {
-    /// Whether this is a later state of the same table than `other`.
-    pub fn is_newer_than(&self, other: &TableVersion) -> bool {
-        self.epoch != other.epoch || self.counter > other.counter
-    }
-}
-
-impl std::fmt::Display for TableVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.epoch, self.counter)
-    }
-}
-
-impl std::str::FromStr for TableVersion {
-    type Err = ();
-
-    /// Parses `epoch.counter`, as [`TableVersion`]'s `Display` writes it.
-    fn from_str(s: &str) -> Result<TableVersion, ()> {
-        let (epoch, counter) = s.rsplit_once('.').ok_or(())?;
-        let valid_epoch = !epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_alphanumeric());
-        match (valid_epoch, counter.parse()) {
-            (true, Ok(counter)) => Ok(TableVersion {
-                epoch: epoch.to_owned(),
-                counter,
-            }),
-            _ => Err(()),
-        }
-    }
-}
-
-/// A reply to a read as the producer needs it: the records left as the JSON array the
-/// consumer wrote, so the producer can send them on without decoding and re-encoding
-/// every record. Any other outcome is decoded in full.
-#[derive(Debug)]
-pub enum ReadReply<'a> {
-    Records {
-        /// `[{"Name":..,"SRN":..,"Section":..}, ...]`, exactly as the consumer encoded it.
-        records: &'a [u8],
-        next_after: Option<Srn>,
-        version: Option<TableVersion>,
-    },
-    Other(Reply),
-}
-
-impl<'a> ReadReply<'a> {
-    /// Fails when the bytes are not a reply of this version.
-    pub fn decode(bytes: &'a [u8]) -> Result<ReadReply<'a>, DecodeError> {
-        #[derive(Deserialize)]
-        struct RawEnvelope<'a> {
-            v: u16,
-            #[serde(borrow)]
-            body: &'a serde_json::value::RawValue,
-        }
-        #[derive(Deserialize)]
-        struct Outcome<'a> {
-            #[serde(borrow)]
-            outcome: std::borrow::Cow<'a, str>,
-        }
-        #[derive(Deserialize)]
-        struct RawRecords<'a> {
-            #[serde(borrow)]
-            records: &'a serde_json::value::RawValue,
-            #[serde(default)]
-            next_after: Option<Srn>,
-            #[serde(default)]
-            version: Option<TableVersion>,
-        }
-        let envelope: RawEnvelope<'a> = serde_json::from_slice(bytes)?;
-        if envelope.v != MESSAGE_VERSION {
-            return Err(DecodeError::Version(envelope.v));
-        }
-        let body = envelope.body.get();
-        let Outcome { outcome } = serde_json::from_str(body)?;
-        if outcome != "records" {
-            return Ok(ReadReply::Other(serde_json::from_str(body)?));
-        }
-        let raw: RawRecords<'a> = serde_json::from_str(body)?;
-        // Clients are promised an array: check the shape here. The records themselves
-        // were encoded by the consumer from validated rows.
-        let _: Vec<serde::de::IgnoredAny> = serde_json::from_str(raw.records.get())?;
-        Ok(ReadReply::Records {
-            records: raw.records.get().as_bytes(),
-            next_after: raw.next_after,
-            version: raw.version,
-        })
-    }
-}
-
 #[derive(Serialize, Deserialize)]
 struct Envelope<T> {
     v: u16,
@@ -403,66 +224,6 @@ mod tests {
             epoch: "3f2a9c".into(),
             counter: 42,
         }
-    }
-
-    #[test]
-    fn a_read_reply_keeps_the_records_as_the_consumer_wrote_them() {
-        let records = vec![record(), StudentRecord::new("Ann", "b2", "C").unwrap()];
-        let reply = Reply::Records {
-            records: records.clone(),
-            next_after: Some(Srn::parse("B2").unwrap()),
-            version: Some(version()),
-        };
-        let bytes = reply.encode();
-        match ReadReply::decode(&bytes).unwrap() {
-            ReadReply::Records {
-                records: raw,
-                next_after,
-                version: v,
-            } => {
-                assert_eq!(raw, serde_json::to_vec(&records).unwrap().as_slice());
-                assert_eq!(next_after.unwrap().as_str(), "B2");
-                assert_eq!(v, Some(version()));
-            }
-            other => panic!("{other:?}"),
-        }
-        let unchanged = Reply::Unchanged { version: version() }.encode();
-        assert!(matches!(
-            ReadReply::decode(&unchanged).unwrap(),
-            ReadReply::Other(Reply::Unchanged { .. })
-        ));
-        for bad in [
-            &br#"{"v":2,"body":{"outcome":"records","records":[]}}"#[..],
-            br#"{"v":1,"body":{"outcome":"records","records":[1,]}}"#,
-            br#"{"v":1,"body":{"outcome":"records","records":{}}}"#,
-            br#"{"v":1,"body":{"outcome":"nonsense"}}"#,
-        ] {
-            assert!(
-                ReadReply::decode(bad).is_err(),
-                "{:?}",
-                std::str::from_utf8(bad)
-            );
-        }
-    }
-
-    #[test]
-    fn table_versions_print_and_parse_back() {
-        let v = version();
-        assert_eq!(v.to_string(), "3f2a9c.42");
-        assert_eq!("3f2a9c.42".parse::<TableVersion>(), Ok(v.clone()));
-        for bad in ["", "42", ".42", "3f2a9c.", "3f2a9c.x", "3f 2a.1", "a\"b.1"] {
-            assert!(bad.parse::<TableVersion>().is_err(), "{bad:?}");
-        }
-        let later = TableVersion {
-            counter: 43,
-            ..v.clone()
-        };
-        assert!(later.is_newer_than(&v) && !v.is_newer_than(&later));
-        let recreated = TableVersion {
-            epoch: "77".into(),
-            counter: 0,
-        };
-        assert!(recreated.is_newer_than(&v));
     }
 
     #[test]
@@ -536,32 +297,6 @@ mod tests {
             let wire: serde_json::Value = serde_json::from_slice(&reply.encode()).unwrap();
             assert_eq!(wire["body"]["outcome"], reply.outcome());
         }
-    }
-
-    #[test]
-    fn each_queue_takes_its_own_requests_and_gives_back_the_others() {
-        let delete = Request::DeleteRecord {
-            srn: Srn::parse("A1").unwrap(),
-        };
-        let read = Request::ReadRecord {
-            srn: Srn::parse("A1").unwrap(),
-        };
-        assert!(DeleteRequest::try_from(delete.clone()).is_ok());
-        assert_eq!(InsertRequest::try_from(delete.clone()), Err(delete.clone()));
-        assert_eq!(ReadRequest::try_from(delete.clone()), Err(delete));
-        assert!(matches!(
-            ReadRequest::try_from(read),
-            Ok(ReadRequest::Record { .. })
-        ));
-        let health = Request::HealthCheck {
-            message: "m".into(),
-        };
-        assert_eq!(
-            HealthCheckRequest::try_from(health),
-            Ok(HealthCheckRequest {
-                message: "m".into()
-            })
-        );
     }
 
     #[test]
