@@ -16,6 +16,11 @@ use rocket::request::{self, FromRequest, Request};
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub u64);
 
+/// How long a request body may take to arrive, as managed state (from
+/// `HTTP_BODY_TIMEOUT_MS`): a client trickling its body cannot hold a request open.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
 /// A field's value before validation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -266,7 +271,11 @@ impl<'r> FromData<'r> for Body {
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         let limit = req.rocket().state::<BodyLimit>().map_or(64 * 1024, |l| l.0);
-        let read = match read_capped(data, limit).await {
+        let deadline = req
+            .rocket()
+            .state::<BodyTimeout>()
+            .map_or(std::time::Duration::from_secs(10), |t| t.0);
+        let read = match read_capped(data, limit, deadline).await {
             Ok(bytes) => Fields::from_body(req.content_type(), &bytes).await,
             Err(e) => Err(e),
         };
@@ -285,21 +294,33 @@ impl<'r> FromData<'r> for Body {
 /// then report a reset instead of the 413; past this much, closing is the lesser evil.
 const DRAIN_MAX: u64 = 8 * 1024 * 1024;
 
-/// Reads at most `limit` bytes of body; a longer body is `PayloadTooLarge`, after
-/// reading the rest (up to [`DRAIN_MAX`]) so that the client gets to read the answer.
-async fn read_capped(data: Data<'_>, limit: u64) -> Result<Vec<u8>, ApiError> {
+/// Reads at most `limit` bytes of body within `deadline`; a longer body is
+/// `PayloadTooLarge`, after reading the rest (up to [`DRAIN_MAX`], within what is left of
+/// the deadline) so that the client gets to read the answer. A body not complete within
+/// the deadline is `BodyTimeout` (408); the connection is then closed, since the rest of
+/// the body is never read.
+async fn read_capped(
+    data: Data<'_>,
+    limit: u64,
+    deadline: std::time::Duration,
+) -> Result<Vec<u8>, ApiError> {
     use tokio::io::AsyncReadExt;
+    use tokio::time::{timeout, Instant};
+    let started = Instant::now();
     let unreadable =
         |e: std::io::Error| ApiError::BadRequest(format!("request body could not be read: {e}"));
     let mut stream = data.open(DRAIN_MAX.max(limit + 1).bytes());
     let mut body = Vec::new();
-    (&mut stream)
-        .take(limit + 1)
-        .read_to_end(&mut body)
-        .await
-        .map_err(unreadable)?;
+    timeout(
+        deadline,
+        (&mut stream).take(limit + 1).read_to_end(&mut body),
+    )
+    .await
+    .map_err(|_| ApiError::BodyTimeout(deadline))?
+    .map_err(unreadable)?;
     if body.len() as u64 > limit {
-        let _ = tokio::io::copy(&mut stream, &mut tokio::io::sink()).await;
+        let left = deadline.saturating_sub(started.elapsed());
+        let _ = timeout(left, tokio::io::copy(&mut stream, &mut tokio::io::sink())).await;
         return Err(ApiError::PayloadTooLarge(limit));
     }
     Ok(body)

@@ -6,6 +6,7 @@
 pub mod api_doc;
 pub mod auth;
 pub mod body;
+pub mod connections;
 pub mod error;
 pub mod gateway;
 pub mod input;
@@ -38,6 +39,8 @@ pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Ro
         // `main` installs env_logger first, so this only quiets Rocket where it would
         // install its own logger (tests).
         .merge(("log_level", "critical"));
+    // Deadlines and a cap for client connections (slow clients cannot hold them).
+    let figment = connections::configure(figment, settings);
     let swagger = SwaggerUi::new("/api-docs/<_..>").url("/openapi.json", ApiDoc::openapi());
     rocket::custom(figment)
         .manage(gateway)
@@ -46,6 +49,7 @@ pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Ro
             settings.read_snapshot_max_bytes,
         )))
         .manage(input::BodyLimit(settings.max_body_bytes))
+        .manage(input::BodyTimeout(settings.http_body_timeout))
         .manage(auth::ApiToken(settings.api_token.clone()))
         .mount(
             "/",

@@ -14,7 +14,8 @@ use http_body_util::{Either, Empty, StreamBody};
 use hyper_util::rt::TokioIo;
 
 #[cfg(feature = "http2")]
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioTimer;
 #[cfg(feature = "http2")]
 use hyper_util::server::conn::auto::Builder;
 #[cfg(not(feature = "http2"))]
@@ -640,6 +641,17 @@ impl Rocket<Orbit> {
             .preserve_header_case(true)
             .header_read_timeout(None);
 
+        // PATCHED (student-records): hyper's deadline for a request header, which
+        // it also applies to the wait for the next request on a kept-alive
+        // connection. It needs a timer.
+        let header_read_timeout = match self.config.header_read_timeout_ms {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        if let Some(timeout) = header_read_timeout {
+            http1.timer(TokioTimer::new()).header_read_timeout(timeout);
+        }
+
         #[cfg(feature = "http2")]
         builder.http2()
             .max_concurrent_streams(None)
@@ -655,17 +667,48 @@ impl Rocket<Orbit> {
         let incoming = Incoming::new(listener).nodelay(true).take_until(self.shutdown());
         let mut incoming = pin!(incoming);
 
+        // PATCHED (student-records): one permit per open client connection.
+        let permits = Arc::new(tokio::sync::Semaphore::new(match self.config.max_connections {
+            0 => tokio::sync::Semaphore::MAX_PERMITS,
+            n => n,
+        }));
+
         while let Some(conn) = incoming.next().await.transpose()? {
+            // PATCHED (student-records): past the cap, close at once.
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                drop(conn);
+                continue;
+            };
             let (rocket, server) = (self.clone(), server.clone());
             let shutdown = rocket.shutdown();
             tokio::spawn(async move {
+                let _permit = permit;
                 let connection = ConnectionMeta {
                     remote: conn.peer_address(),
                     client_certificates: conn.peer_certificates(),
                 };
+                // PATCHED (student-records): whether a first request arrived.
+                let served = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let seen = served.clone();
                 let service = hyper::service::service_fn(move |req| {
+                    seen.store(true, std::sync::atomic::Ordering::Relaxed);
                     hyper_service_fn(rocket.clone(), connection.clone(), req)
                 });
+                // PATCHED (student-records): the first request's header is bound
+                // by the same deadline from the connection's start, before hyper's
+                // own timer runs: with `http2`, hyper-util first waits, with no
+                // deadline, for the bytes that tell HTTP/1 from HTTP/2.
+                let first_request = async {
+                    match header_read_timeout {
+                        Some(timeout) => {
+                            sleep(timeout).await;
+                            if served.load(std::sync::atomic::Ordering::Relaxed) {
+                                futures::future::pending::<()>().await;
+                            }
+                        }
+                        None => futures::future::pending::<()>().await,
+                    }
+                };
 
                 let io = TokioIo::new(conn);
                 #[cfg(feature = "http2")]
@@ -680,6 +723,8 @@ impl Rocket<Orbit> {
                         server.await
                     },
                     result = &mut server => result,
+                    // PATCHED (student-records): dropping `server` closes it.
+                    _ = first_request => Ok(()),
                 };
 
                 if let Err(e) = result {

@@ -42,6 +42,8 @@ pub struct Options {
     pub api_token: Option<String>,
     pub max_in_flight: usize,
     pub read_snapshot_max_bytes: usize,
+    /// Changes any other setting before the app starts.
+    pub settings: fn(&mut Settings),
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             api_token: None,
             max_in_flight: Settings::default().max_in_flight,
             read_snapshot_max_bytes: Settings::default().read_snapshot_max_bytes,
+            settings: |_| {},
         }
     }
 }
@@ -69,7 +72,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     create_vhost(&vhost).await;
     create_database(&database).await;
 
-    let settings = Settings {
+    let mut settings = Settings {
         amqp_url: options
             .amqp_url
             .unwrap_or_else(|| format!("{}/{vhost}", stack_var("TEST_AMQP_ADMIN_URL"))),
@@ -82,6 +85,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         read_snapshot_max_bytes: options.read_snapshot_max_bytes,
         ..Settings::default()
     };
+    (options.settings)(&mut settings);
     let shutdown = Shutdown::new();
     for op in options.consumers {
         let store = if op == Operation::HealthCheck {

@@ -16,5 +16,6 @@ mod privileges;
 mod promises;
 mod read;
 mod shapes;
+mod slow_clients;
 mod snapshot;
 mod v1;

@@ -105,6 +105,16 @@ pub struct Config {
     pub temp_dir: RelativePathBuf,
     /// Keep-alive timeout in seconds; disabled when `0`. **(default: `5`)**
     pub keep_alive: u32,
+    /// PATCHED (student-records): milliseconds a client connection has to
+    /// deliver a complete request header, counted from the connection's start
+    /// and, on a kept-alive connection, from the end of the previous response
+    /// (so it also closes idle keep-alive connections). A connection that does
+    /// not is closed. Disabled when `0`. **(default: `0`, as upstream)**
+    pub header_read_timeout_ms: u64,
+    /// PATCHED (student-records): most client connections open at once. A
+    /// connection accepted past it is closed at once, before anything is read
+    /// or allocated for it. No limit when `0`. **(default: `0`, as upstream)**
+    pub max_connections: usize,
     /// The TLS configuration, if any. **(default: `None`)**
     #[cfg(feature = "tls")]
     #[cfg_attr(nightly, doc(cfg(feature = "tls")))]
@@ -197,6 +207,8 @@ impl Config {
             limits: Limits::default(),
             temp_dir: std::env::temp_dir().into(),
             keep_alive: 5,
+            header_read_timeout_ms: 0,
+            max_connections: 0,
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "secrets")]
