@@ -264,8 +264,19 @@ impl Rocket<Orbit> {
         // Check if this is a form and if the form contains the special _method
         // field which we use to reinterpret the request's method.
         let (min_len, max_len) = ("_method=get".len(), "_method=delete".len());
-        let peek_buffer = data.peek(max_len).await;
         let is_form = req.content_type().map_or(false, |ct| ct.is_form());
+        // PATCHED (student-records): upstream peeks at every request's body,
+        // with no deadline, before routing: a client that sends a header and
+        // then no body held the request there, out of the handlers' reach. Peek
+        // only at a POST form's body, and for no longer than the header deadline.
+        let peek_buffer: &[u8] = match (is_form && req.method() == Method::Post,
+                                        self.config.header_read_timeout_ms) {
+            (false, _) => &[],
+            (true, 0) => data.peek(max_len).await,
+            (true, ms) => tokio::time::timeout(Duration::from_millis(ms), data.peek(max_len))
+                .await
+                .unwrap_or(&[]),
+        };
 
         if is_form && req.method() == Method::Post && peek_buffer.len() >= min_len {
             let method = std::str::from_utf8(peek_buffer).ok()

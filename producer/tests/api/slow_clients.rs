@@ -153,33 +153,24 @@ async fn a_header_sent_slowly_but_within_the_deadline_is_served() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
-#[tokio::test]
-async fn a_trickled_body_gets_408_in_json_and_a_close() {
-    let app = spawn_app_with(Options {
-        settings: short_deadlines,
-        ..Options::default()
-    })
-    .await;
-    let mut stream = connect(&app).await;
-    stream
-        .write_all(
-            b"POST /insert_record HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n{",
-        )
-        .await
-        .unwrap();
+/// Sends a header announcing a 60-byte body of `content_type` and its first byte,
+/// then one more byte every 100 ms if `trickle` (the 60 bytes would take 6 s) or
+/// nothing; returns what came back before the producer closed the connection.
+async fn slow_body(app: &TestApp, content_type: &str, trickle: bool) -> String {
+    let mut stream = connect(app).await;
+    let header = format!(
+        "POST /insert_record HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\nContent-Length: 60\r\n\r\nN"
+    );
+    stream.write_all(header.as_bytes()).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
-    // One byte every 100 ms: the 60 bytes would take 6 s, the deadline is 1 s.
-    let trickle = tokio::spawn(async move {
+    let trickler = tokio::spawn(async move {
         for _ in 0..59 {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            if writer.write_all(b" ").await.is_err() {
+            if trickle && writer.write_all(b" ").await.is_err() {
                 return;
             }
         }
     });
-    // Other clients are answered meanwhile.
-    assert_still_answering(&app).await;
-
     let mut received = Vec::new();
     let started = Instant::now();
     let mut buf = [0u8; 4096];
@@ -188,15 +179,47 @@ async fn a_trickled_body_gets_408_in_json_and_a_close() {
         match tokio::time::timeout(left, reader.read(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) => break,
             Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
-            Err(_) => panic!("still open: {:?}", String::from_utf8_lossy(&received)),
+            Err(_) => panic!(
+                "{content_type} (trickle: {trickle}) still open: {:?}",
+                String::from_utf8_lossy(&received)
+            ),
         }
     }
-    trickle.abort();
-    let text = String::from_utf8_lossy(&received);
-    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
-    let body: serde_json::Value = serde_json::from_str(&text[text.find("\r\n\r\n").unwrap() + 4..])
-        .unwrap_or_else(|e| panic!("{e}: {text}"));
-    assert_eq!(error_code(&body), "request_timeout", "{body}");
+    trickler.abort();
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test]
+async fn a_slow_or_stalled_body_gets_408_in_json_and_a_close() {
+    let app = spawn_app_with(Options {
+        settings: short_deadlines,
+        ..Options::default()
+    })
+    .await;
+    // JSON and a form (which Rocket peeks at before routing, for `_method`), each
+    // trickled and stalled after its first byte.
+    let cases = [
+        ("application/json", true),
+        ("application/json", false),
+        ("application/x-www-form-urlencoded", true),
+        ("application/x-www-form-urlencoded", false),
+    ];
+    let attempts = cases.map(|(ct, trickle)| slow_body(&app, ct, trickle));
+    // Other clients are answered meanwhile.
+    let (answers, ()) = tokio::join!(
+        futures_util::future::join_all(attempts),
+        assert_still_answering(&app)
+    );
+    for ((ct, trickle), text) in cases.iter().zip(answers) {
+        assert!(
+            text.starts_with("HTTP/1.1 408"),
+            "{ct} (trickle: {trickle}): {text}"
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(&text[text.find("\r\n\r\n").unwrap() + 4..])
+                .unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(error_code(&body), "request_timeout", "{body}");
+    }
     assert_still_answering(&app).await;
     // Nothing was stored.
     assert!(app.srns_in_database().await.is_empty());
