@@ -3,21 +3,24 @@
 //! `bench/RESULTS.md`.
 //!
 //!     bench [--duration S] [--warmup S] [--concurrency N] [--drain-messages N]
-//!           [--scenarios health_check,insert_record,read_full,read_paged,mixed,drain]
+//!           [--scenarios health_check,insert_record,read_full,read_paged,mixed,slow_clients,drain]
 //!           [--output FILE (default bench/RESULTS.md)] [--cluster]
 //!
 //! It runs against the stack `scripts/bench` starts (release builds, its own ports and
 //! data), reading that stack's `stack.env` for the admin URLs. This file holds the
 //! arguments and the order of the run; each scenario lives in its own module.
 
+mod attack;
 mod ceiling;
 mod cluster;
 mod cpu;
 mod drain;
+mod haproxy;
 mod load;
 mod reading;
 mod report;
 mod requests;
+mod slow_clients;
 mod stack;
 
 use clap::{Parser, ValueEnum};
@@ -44,14 +47,17 @@ pub enum Scenario {
     Mixed,
     #[value(name = "drain")]
     Drain,
+    #[value(name = "slow_clients", alias = "slow-clients")]
+    SlowClients,
 }
 
-const ALL_SCENARIOS: [Scenario; 6] = [
+const ALL_SCENARIOS: [Scenario; 7] = [
     Scenario::HealthCheck,
     Scenario::InsertRecord,
     Scenario::ReadFull,
     Scenario::ReadPaged,
     Scenario::Mixed,
+    Scenario::SlowClients,
     Scenario::Drain,
 ];
 
@@ -242,6 +248,12 @@ async fn main() {
     if bench.wants(Scenario::Mixed) {
         rows.push(requests::mixed(&bench, srns.clone()).await);
     }
+    let mut slow = None;
+    if bench.wants(Scenario::SlowClients) {
+        let (slow_rows, findings) = slow_clients::run(&bench).await;
+        rows.extend(slow_rows);
+        slow = Some(findings);
+    }
     if bench.wants(Scenario::Drain) {
         println!("bench: drain of {} queued inserts", args.drain_messages);
         let sampler = RssSampler::start(&bench.stack);
@@ -260,7 +272,16 @@ async fn main() {
         });
     }
 
-    let report = report::report(args, &rows, rpc, rpc_p99, drain_ceiling, meter).await;
+    let report = report::report(
+        args,
+        &rows,
+        rpc,
+        rpc_p99,
+        drain_ceiling,
+        meter,
+        slow.as_ref(),
+    )
+    .await;
     println!("{report}");
     std::fs::write(&args.output, report).expect("write the results");
     println!("bench: wrote {}", args.output.display());

@@ -53,6 +53,7 @@ pub async fn report(
     rpc_p99: f64,
     drain_ceiling: Option<f64>,
     meter: &cpu::Meter,
+    slow: Option<&crate::slow_clients::Findings>,
 ) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
@@ -135,7 +136,15 @@ pub async fn report(
     out.push_str(&cpu_table(rows, meter));
     let _ = writeln!(out);
 
-    out.push_str(&crate::reading::targets(rows, rpc));
+    if let Some(findings) = slow {
+        out.push_str(&crate::slow_clients::section(
+            rows,
+            findings,
+            args.concurrency,
+        ));
+        let _ = writeln!(out);
+    }
+    out.push_str(&crate::reading::targets(rows, rpc, slow));
     let _ = writeln!(out, "## Reading\n");
     out.push_str(&crate::reading::reading(rows));
     let _ = writeln!(
