@@ -82,7 +82,7 @@ fn durable() -> QueueDeclareOptions {
 }
 
 /// The raw request-reply loop's figures: round trips per second, latency, CPU.
-pub async fn request_reply(
+pub(crate) async fn request_reply(
     url: &str,
     concurrency: usize,
     warmup: Duration,
@@ -247,7 +247,7 @@ pub async fn request_reply(
 
 /// Confirmed persistent publishes, many confirms in flight: how many were confirmed,
 /// the rate, and the CPU spent from the first publish to the last confirm.
-pub async fn publish_pipeline(
+pub(crate) async fn publish_pipeline(
     url: &str,
     duration: Duration,
     meter: &cpu::Meter,
@@ -284,7 +284,7 @@ pub async fn publish_pipeline(
 /// per group of deliveries that arrived together. Returns how many were consumed, per
 /// second from the subscription to the last ack, and the CPU over that window: the
 /// most a consumer of one queue can take from the broker on this machine.
-pub async fn drain(
+pub(crate) async fn drain(
     url: &str,
     messages: usize,
     prefetch: u16,

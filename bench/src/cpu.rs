@@ -10,10 +10,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// Column order of the report.
-pub const COMPONENTS: [&str; 8] = [
+pub(crate) const COMPONENTS: [&str; 8] = [
     "producer",
     "consumer-health",
     "consumer-insert",
@@ -28,6 +29,8 @@ pub const COMPONENTS: [&str; 8] = [
 pub struct Meter {
     dir: PathBuf,
     ticks_per_second: f64,
+    /// Processes the bench started itself and counts while they run (HAProxy).
+    extra: Mutex<Vec<(&'static str, u32)>>,
 }
 
 /// Cumulative CPU ticks at one moment.
@@ -139,7 +142,19 @@ impl Meter {
             // The servers' open files show the real path (the folder may be a link).
             dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned()),
             ticks_per_second: ticks,
+            extra: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Counts `pid` as `component` in the snapshots from now on (a component outside
+    /// [`COMPONENTS`]: in a usage's total, not in the report's columns).
+    pub fn watch(&self, component: &'static str, pid: u32) {
+        self.extra.lock().unwrap().push((component, pid));
+    }
+
+    /// Stops counting what [`Meter::watch`] added as `component`.
+    pub fn unwatch(&self, component: &'static str) {
+        self.extra.lock().unwrap().retain(|(c, _)| *c != component);
     }
 
     pub fn ticks_per_second(&self) -> f64 {
@@ -220,6 +235,7 @@ impl Meter {
             pids.push(("mariadb", pid));
         }
         pids.push(("bench", std::process::id()));
+        pids.extend(self.extra.lock().unwrap().iter().copied());
         let mut processes: BTreeMap<&'static str, Vec<(u32, u64)>> = BTreeMap::new();
         for (component, pid) in pids {
             if let Some((ticks, _)) = stat(&pid.to_string()) {
@@ -238,7 +254,8 @@ impl Meter {
     pub fn usage(&self, before: &Snapshot, after: &Snapshot) -> Usage {
         let seconds = |ticks: u64| ticks as f64 / self.ticks_per_second;
         let mut components = BTreeMap::new();
-        for component in COMPONENTS {
+        let watched = after.processes.keys().filter(|c| !COMPONENTS.contains(c));
+        for component in COMPONENTS.iter().chain(watched).copied() {
             let earlier = before.processes.get(component);
             let spent: u64 = after
                 .processes

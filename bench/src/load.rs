@@ -21,7 +21,7 @@ pub struct Answer {
 }
 
 /// What one request does.
-pub type Step =
+pub(crate) type Step =
     Arc<dyn Fn(u64) -> std::pin::Pin<Box<dyn Future<Output = Answer> + Send>> + Send + Sync>;
 
 /// Figures of one scenario's measured window.
@@ -54,7 +54,7 @@ impl Figures {
 /// Runs `step` from `concurrency` clients: `warmup` unmeasured, then `duration` measured.
 /// `expected` is the status a successful request gets. A request counts in the window
 /// it was sent in; `meter` reads CPU time at the window's start and end.
-pub async fn run(
+pub(crate) async fn run(
     step: Step,
     concurrency: usize,
     warmup: Duration,

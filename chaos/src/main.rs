@@ -29,36 +29,38 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(90);
 /// Counted from the command that starts RabbitMQ, so it includes the broker's boot.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
 
+/// What `make chaos` (and `make cluster-test`, with `--cluster`) runs against; each value
+/// can come from its flag or from the environment variable the scripts set.
+#[derive(clap::Parser)]
+#[command(
+    name = "chaos",
+    about = "Fault-injection suite: sustained inserts while processes, the broker and the database fail.",
+    long_about = "Fault-injection suite: sustained inserts while processes, the broker and the \
+database fail. Run it through scripts/chaos (make chaos) or scripts/cluster-test, which start \
+its private stack and set the environment below."
+)]
 struct Config {
+    /// The repository root (scripts/stack is run from it).
+    #[arg(skip = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))]
     root: PathBuf,
+    /// The chaos stack's folder (its stack.env, pid files and data).
+    #[arg(long, env = "STACK_DIR", default_value_os_t = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/chaos"))]
     dir: PathBuf,
+    /// The producer's port on that stack.
+    #[arg(long, env = "HTTP_PORT", default_value_t = 8010)]
     http_port: u16,
+    /// Concurrent inserting clients.
+    #[arg(long, env = "CHAOS_CLIENTS", default_value_t = 24)]
     clients: usize,
+    /// How many times consumer-insert is SIGKILLed.
+    #[arg(long, env = "CHAOS_CONSUMER_KILLS", default_value_t = 3)]
     consumer_kills: usize,
-    /// `--cluster`: the faults are broker node losses on a three-node cluster.
+    /// The faults are broker node losses on a three-node cluster.
+    #[arg(long)]
     cluster: bool,
 }
 
 impl Config {
-    fn from_env() -> Config {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let var =
-            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
-        Config {
-            dir: PathBuf::from(var(
-                "STACK_DIR",
-                &root.join(".local/chaos").to_string_lossy(),
-            )),
-            http_port: var("HTTP_PORT", "8010").parse().expect("HTTP_PORT"),
-            clients: var("CHAOS_CLIENTS", "24").parse().expect("CHAOS_CLIENTS"),
-            consumer_kills: var("CHAOS_CONSUMER_KILLS", "3")
-                .parse()
-                .expect("CHAOS_CONSUMER_KILLS"),
-            cluster: std::env::args().any(|a| a == "--cluster"),
-            root,
-        }
-    }
-
     fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
     }
@@ -226,7 +228,7 @@ async fn dead_letter_count(config: &Config) -> u64 {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::from_env();
+    let config = <Config as clap::Parser>::parse();
     let started = Instant::now();
     log(
         started,

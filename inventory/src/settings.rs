@@ -58,6 +58,17 @@ pub struct Settings {
     /// `READ_SNAPSHOT_MAX_BYTES`: the largest full list the producer keeps to serve
     /// again while the table is unchanged (0: keep none).
     pub read_snapshot_max_bytes: usize,
+    /// `HTTP_HEADER_TIMEOUT_MS`: how long a client connection has to deliver a complete
+    /// request header, counted from its start and, when kept alive, from the end of the
+    /// previous response (so it is also the idle keep-alive time); then it is closed.
+    pub http_header_timeout: Duration,
+    /// `HTTP_BODY_TIMEOUT_MS`: how long a request body may take to arrive once its
+    /// header has; then the answer is 408 and the connection is closed.
+    pub http_body_timeout: Duration,
+    /// `HTTP_MAX_CONNECTIONS`: client connections open at once; one accepted past it
+    /// is closed at once. Unset: sized from the open-file limit at start (the
+    /// producer's `connections` module), leaving a reserve for everything else.
+    pub http_max_connections: Option<usize>,
 }
 
 impl Default for Settings {
@@ -82,6 +93,9 @@ impl Default for Settings {
             api_token: None,
             shutdown_grace: Duration::from_secs(10),
             read_snapshot_max_bytes: 8 * 1024 * 1024,
+            http_header_timeout: Duration::from_secs(10),
+            http_body_timeout: Duration::from_secs(10),
+            http_max_connections: None,
         }
     }
 }
@@ -121,6 +135,14 @@ impl Settings {
                 .map_or(d.shutdown_grace, Duration::from_secs),
             read_snapshot_max_bytes: parsed(&lookup, "READ_SNAPSHOT_MAX_BYTES")?
                 .unwrap_or(d.read_snapshot_max_bytes),
+            http_header_timeout: positive::<u64>(&lookup, "HTTP_HEADER_TIMEOUT_MS")?
+                .map_or(d.http_header_timeout, Duration::from_millis),
+            http_body_timeout: positive::<u64>(&lookup, "HTTP_BODY_TIMEOUT_MS")?
+                .map_or(d.http_body_timeout, Duration::from_millis),
+            http_max_connections: match lookup("HTTP_MAX_CONNECTIONS") {
+                Some(v) if v.trim().is_empty() => None,
+                _ => positive(&lookup, "HTTP_MAX_CONNECTIONS")?,
+            },
         })
     }
 
@@ -239,6 +261,45 @@ mod tests {
             from(&[("QUEUE_TYPE", "Quorum")]).unwrap().queue_type,
             QueueType::Quorum
         );
+    }
+
+    #[test]
+    fn client_connection_limits_have_defaults_and_can_be_set() {
+        let d = from(&[]).unwrap();
+        assert_eq!(d.http_header_timeout, Duration::from_secs(10));
+        assert_eq!(d.http_body_timeout, Duration::from_secs(10));
+        assert_eq!(d.http_max_connections, None);
+        assert_eq!(
+            from(&[("HTTP_MAX_CONNECTIONS", " ")])
+                .unwrap()
+                .http_max_connections,
+            None
+        );
+        let s = from(&[
+            ("HTTP_HEADER_TIMEOUT_MS", "1500"),
+            ("HTTP_BODY_TIMEOUT_MS", "2500"),
+            ("HTTP_MAX_CONNECTIONS", "300"),
+        ])
+        .unwrap();
+        assert_eq!(s.http_header_timeout, Duration::from_millis(1500));
+        assert_eq!(s.http_body_timeout, Duration::from_millis(2500));
+        assert_eq!(s.http_max_connections, Some(300));
+    }
+
+    #[test]
+    fn invalid_client_connection_limits_name_the_variable() {
+        for (name, value) in [
+            ("HTTP_HEADER_TIMEOUT_MS", "0"),
+            ("HTTP_HEADER_TIMEOUT_MS", "10s"),
+            ("HTTP_BODY_TIMEOUT_MS", "0"),
+            ("HTTP_BODY_TIMEOUT_MS", "-5"),
+            ("HTTP_MAX_CONNECTIONS", "0"),
+            ("HTTP_MAX_CONNECTIONS", "many"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name, "{value}");
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

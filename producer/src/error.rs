@@ -24,6 +24,9 @@ pub enum ApiError {
     PayloadTooLarge(u64),
     #[error("request URI is longer than {0} bytes")]
     UriTooLong(usize),
+    /// The body did not arrive within `HTTP_BODY_TIMEOUT_MS` of its header.
+    #[error("request body did not arrive within {} ms", .0.as_millis())]
+    BodyTimeout(std::time::Duration),
     #[error("no record with SRN {srn}")]
     NotFound { srn: String, request_id: String },
     #[error("a record with SRN {} already exists", .record.srn)]
@@ -80,6 +83,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
             ApiError::PayloadTooLarge(_) => Status::PayloadTooLarge,
             ApiError::UriTooLong(_) => Status::UriTooLong,
+            ApiError::BodyTimeout(_) => Status::RequestTimeout,
             ApiError::NotFound { .. } => Status::NotFound,
             ApiError::Conflict { .. } => Status::Conflict,
             ApiError::Gateway { error, .. } => match error {
@@ -103,6 +107,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UriTooLong(_) => "uri_too_long",
+            ApiError::BodyTimeout(_) => "request_timeout",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",
             ApiError::Gateway { error, .. } => match error {

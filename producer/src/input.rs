@@ -11,13 +11,22 @@ use rocket::request::Request;
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub u64);
 
+/// How long a request body may take to arrive, as managed state (from
+/// `HTTP_BODY_TIMEOUT_MS`): a client trickling its body cannot hold a request open.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
 /// Reads the request body under the managed [`BodyLimit`].
 ///
 /// Fails with `PayloadTooLarge` past the limit, or `BadRequest` when the connection
 /// fails mid-body.
 pub async fn read_body(req: &Request<'_>, data: Data<'_>) -> Result<Vec<u8>, ApiError> {
     let limit = req.rocket().state::<BodyLimit>().map_or(64 * 1024, |l| l.0);
-    read_capped(data, limit).await
+    let deadline = req
+        .rocket()
+        .state::<BodyTimeout>()
+        .map_or(std::time::Duration::from_secs(10), |t| t.0);
+    read_capped(data, limit, deadline).await
 }
 
 /// The query string as sent (still percent-encoded), if there is one.
@@ -42,21 +51,33 @@ pub fn raw_segment<'r>(req: &'r Request<'_>, n: usize) -> Option<&'r str> {
 /// then report a reset instead of the 413; past this much, closing is the lesser evil.
 const DRAIN_MAX: u64 = 8 * 1024 * 1024;
 
-/// Reads at most `limit` bytes of body; a longer body is `PayloadTooLarge`, after
-/// reading the rest (up to [`DRAIN_MAX`]) so that the client gets to read the answer.
-async fn read_capped(data: Data<'_>, limit: u64) -> Result<Vec<u8>, ApiError> {
+/// Reads at most `limit` bytes of body within `deadline`; a longer body is
+/// `PayloadTooLarge`, after reading the rest (up to [`DRAIN_MAX`], within what is left of
+/// the deadline) so that the client gets to read the answer. A body not complete within
+/// the deadline is `BodyTimeout` (408); the connection is then closed, since the rest of
+/// the body is never read.
+async fn read_capped(
+    data: Data<'_>,
+    limit: u64,
+    deadline: std::time::Duration,
+) -> Result<Vec<u8>, ApiError> {
     use tokio::io::AsyncReadExt;
+    use tokio::time::{timeout, Instant};
+    let started = Instant::now();
     let unreadable =
         |e: std::io::Error| ApiError::BadRequest(format!("request body could not be read: {e}"));
     let mut stream = data.open(DRAIN_MAX.max(limit + 1).bytes());
     let mut body = Vec::new();
-    (&mut stream)
-        .take(limit + 1)
-        .read_to_end(&mut body)
-        .await
-        .map_err(unreadable)?;
+    timeout(
+        deadline,
+        (&mut stream).take(limit + 1).read_to_end(&mut body),
+    )
+    .await
+    .map_err(|_| ApiError::BodyTimeout(deadline))?
+    .map_err(unreadable)?;
     if body.len() as u64 > limit {
-        let _ = tokio::io::copy(&mut stream, &mut tokio::io::sink()).await;
+        let left = deadline.saturating_sub(started.elapsed());
+        let _ = timeout(left, tokio::io::copy(&mut stream, &mut tokio::io::sink())).await;
         return Err(ApiError::PayloadTooLarge(limit));
     }
     Ok(body)

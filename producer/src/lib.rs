@@ -21,6 +21,7 @@
 pub mod answer;
 pub mod auth;
 pub mod body;
+pub mod connections;
 pub mod error;
 pub mod gateway;
 pub mod input;
@@ -57,6 +58,8 @@ pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Ro
         // `main` installs env_logger first, so this only quiets Rocket where it would
         // install its own logger (tests).
         .merge(("log_level", "critical"));
+    // Deadlines and a cap for client connections (slow clients cannot hold them).
+    let figment = connections::configure(figment, settings);
     let snapshots = Arc::new(snapshot::Snapshots::new(settings.read_snapshot_max_bytes));
     rocket::custom(figment)
         .mount("/", table::routes(&gateway, &snapshots))
@@ -68,6 +71,7 @@ pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Ro
         .manage(gateway)
         .manage(metrics.clone())
         .manage(input::BodyLimit(settings.max_body_bytes))
+        .manage(input::BodyTimeout(settings.http_body_timeout))
         .manage(auth::ApiToken(settings.api_token.clone()))
         .register("/", rocket::catchers![error::default_catcher])
         .attach(metrics::HttpMetrics(metrics))

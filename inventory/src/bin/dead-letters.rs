@@ -6,13 +6,42 @@
 //! Connects with AMQP_URL (it needs read on dead_letters and write on the exchange:
 //! use an operator account, e.g. the local stack's admin).
 
+use clap::{Parser, Subcommand};
 use inventory::{broker, dead_letters, Settings};
 use std::process::ExitCode;
 
+#[derive(Parser)]
+#[command(
+    name = "dead-letters",
+    about = "List or replay the dead-letter queue.",
+    after_help = "Connects with AMQP_URL: it needs read on dead_letters and write on the \
+exchange, so use an operator account (scripts/dead-letters uses the local stack's admin)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show dead letters, leaving them queued.
+    List {
+        /// How many to show at most.
+        #[arg(default_value_t = 20)]
+        n: usize,
+    },
+    /// Send dead letters back to their queues.
+    Replay {
+        /// How many to send at most (default: all).
+        n: Option<usize>,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let limit = |default: usize| args.get(1).and_then(|n| n.parse().ok()).unwrap_or(default);
+    // Parsed before anything connects: `--help` and a wrong argument print usage and
+    // exit (0 and 2) without needing a broker.
+    let cli = Cli::parse();
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -37,17 +66,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = match args.first().map(String::as_str) {
-        Some("list") => dead_letters::inspect(&channel, limit(20))
+    let result = match cli.command {
+        Command::List { n } => dead_letters::inspect(&channel, n)
             .await
             .map_err(|e| e.to_string()),
-        Some("replay") => dead_letters::replay(&channel, limit(usize::MAX))
+        Command::Replay { n } => dead_letters::replay(&channel, n.unwrap_or(usize::MAX))
             .await
             .map_err(|e| e.to_string()),
-        _ => {
-            eprintln!("usage: dead-letters list [N] | replay [N]");
-            return ExitCode::from(2);
-        }
     };
     let _ = conn.close(200, "done".into()).await;
     match result {

@@ -35,6 +35,8 @@ pub(crate) struct Options {
     pub api_token: Option<String>,
     pub max_in_flight: usize,
     pub read_snapshot_max_bytes: usize,
+    /// Changes any other setting before the app starts.
+    pub settings: fn(&mut Settings),
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             api_token: None,
             max_in_flight: Settings::default().max_in_flight,
             read_snapshot_max_bytes: Settings::default().read_snapshot_max_bytes,
+            settings: |_| {},
         }
     }
 }
@@ -59,7 +62,7 @@ pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
     let vhost = test_support::fresh_vhost().await;
     let (database_url, _) = test_support::fresh_database().await;
 
-    let settings = Settings {
+    let mut settings = Settings {
         amqp_url: options
             .amqp_url
             .unwrap_or_else(|| format!("{}/{vhost}", stack_var("TEST_AMQP_ADMIN_URL"))),
@@ -72,6 +75,7 @@ pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
         read_snapshot_max_bytes: options.read_snapshot_max_bytes,
         ..Settings::default()
     };
+    (options.settings)(&mut settings);
     let shutdown = Shutdown::new();
     for op in options.consumers {
         spawn_consumer(op, &settings, &shutdown);

@@ -17,6 +17,7 @@ mod privileges;
 mod promises;
 mod read;
 mod shapes;
+mod slow_clients;
 mod snapshot;
 mod table;
 mod v1;
