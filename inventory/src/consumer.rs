@@ -151,7 +151,7 @@ pub async fn run(
     let mut backoff = Backoff::new();
     let name = op.consumer_name();
     while !shutdown.is_triggered() {
-        let conn = match broker::connect(&settings.amqp_url, name).await {
+        let conn = match broker::connect_with(&settings.amqp_url, name, &settings.tls).await {
             Ok(conn) => conn,
             Err(e) => {
                 log::warn!(
@@ -651,6 +651,12 @@ pub async fn main(op: Operation) {
             std::process::exit(2);
         }
     };
+    // A broker or database that fails TLS verification stops the process here.
+    let database = op != Operation::HealthCheck;
+    if let Err(e) = crate::tls::check_peers(&settings, op.consumer_name(), database).await {
+        log::error!("{}: {e}; not starting", op.consumer_name());
+        std::process::exit(2);
+    }
     let shutdown = Shutdown::new();
     shutdown.on_signals();
     let store = if op == Operation::HealthCheck {
@@ -668,10 +674,11 @@ pub async fn main(op: Operation) {
 /// the database is down. Returns `None` if shutdown came first; exits with status 2 on
 /// a bad URL.
 pub async fn prepare_store(settings: &Settings, shutdown: &Shutdown) -> Option<RecordStore> {
-    let open = |url: &str, pool_max: usize| match RecordStore::new(
+    let open = |url: &str, pool_max: usize| match RecordStore::with_tls(
         url,
         pool_max,
         settings.db_connect_timeout,
+        &settings.tls,
     ) {
         Ok(store) => store,
         Err(e) => {

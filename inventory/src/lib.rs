@@ -8,16 +8,20 @@
 //! - [`settings`]: the one typed settings struct, read from the environment;
 //! - [`store`]: MySQL access through one bounded `mysql_async` pool;
 //! - [`broker`]: connecting to RabbitMQ with bounded backoff;
-//! - [`consumer`]: the run loop shared by the four consumers and the one step it repeats.
+//! - [`consumer`]: the run loop shared by the four consumers and the one step it repeats;
+//! - [`tls`]: TLS to the broker and the database, and the producer's HTTPS settings;
+//! - [`secret`]: passwords and tokens that never print.
 
 pub mod broker;
 pub mod consumer;
 pub mod dead_letters;
 pub mod message;
 pub mod record;
+pub mod secret;
 pub mod settings;
 pub mod shutdown;
 pub mod store;
+pub mod tls;
 pub mod topology;
 
 pub use message::{Reply, Request};

@@ -9,6 +9,7 @@
 
 use crate::message::TableVersion;
 use crate::record::{Srn, StudentRecord};
+use crate::tls::ClientTls;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, TxOpts};
 use std::time::Duration;
@@ -141,6 +142,7 @@ pub struct RecordStore {
 
 impl RecordStore {
     /// Builds the pool. Connects lazily, so this succeeds while the database is down.
+    /// TLS only if the URL asks for it (`?require_ssl=true`), with the built-in roots.
     ///
     /// Fails only on an unparseable URL.
     pub fn new(
@@ -148,7 +150,18 @@ impl RecordStore {
         pool_max: usize,
         connect_timeout: Duration,
     ) -> Result<RecordStore, StoreError> {
+        RecordStore::with_tls(url, pool_max, connect_timeout, &ClientTls::default())
+    }
+
+    /// [`RecordStore::new`] with these TLS settings (`Settings::tls`).
+    pub fn with_tls(
+        url: &str,
+        pool_max: usize,
+        connect_timeout: Duration,
+        tls: &ClientTls,
+    ) -> Result<RecordStore, StoreError> {
         let opts = Opts::from_url(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+        let opts = tls.mysql_opts(opts);
         let constraints = PoolConstraints::new(0, pool_max.max(1))
             .expect("0 <= max, max >= 1: always valid constraints");
         // No `reset_connection` on return: these operations leave no session state

@@ -2,12 +2,15 @@
 //! Unset, the assignment's open behaviour stays (and the producer warns at start).
 
 use crate::error::ApiError;
+use inventory::secret::Secret;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
-/// The token every mutating request must carry, as managed state.
+/// The token every mutating request must carry, as managed state (it prints as `***`).
 #[derive(Debug, Clone)]
-pub struct ApiToken(pub Option<String>);
+pub struct ApiToken(pub Option<Secret>);
 
 /// Whether the request may change data; the refusal is carried, not raised, so it is
 /// rendered by [`ApiError`] like every other error.
@@ -18,10 +21,7 @@ impl<'r> FromRequest<'r> for Authorized {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        let expected = req
-            .rocket()
-            .state::<ApiToken>()
-            .and_then(|t| t.0.as_deref());
+        let expected = req.rocket().state::<ApiToken>().and_then(|t| t.0.as_ref());
         let Some(expected) = expected else {
             return Outcome::Success(Authorized(Ok(())));
         };
@@ -34,7 +34,7 @@ impl<'r> FromRequest<'r> for Authorized {
             })
             .map(str::trim);
         let result = match given {
-            Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
+            Some(token) if tokens_match(token, expected) => Ok(()),
             Some(_) => Err(ApiError::Unauthorized(
                 "the bearer token is not valid".into(),
             )),
@@ -46,20 +46,34 @@ impl<'r> FromRequest<'r> for Authorized {
     }
 }
 
-/// Compares without an early exit, so response time does not reveal a matching prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether `given` is the token, in time that depends on neither's content nor length:
+/// both are hashed to 32 bytes first (a length mismatch cannot exit early, and the
+/// hashing time depends only on the given token's own length), and the digests are
+/// compared with `subtle`, whose comparison the optimiser cannot turn into an early exit.
+fn tokens_match(given: &str, expected: &Secret) -> bool {
+    let given = Sha256::digest(given.as_bytes());
+    let expected = Sha256::digest(expected.expose().as_bytes());
+    given.ct_eq(&expected).into()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::*;
 
     #[test]
     fn equal_only_when_equal() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"", b"x"));
+        let secret = Secret::from("secret");
+        assert!(tokens_match("secret", &secret));
+        assert!(!tokens_match("secreT", &secret));
+        assert!(!tokens_match("secret2", &secret));
+        assert!(!tokens_match("secre", &secret));
+        assert!(!tokens_match("", &secret));
+        assert!(!tokens_match("x", &Secret::from("")));
+    }
+
+    #[test]
+    fn the_token_never_prints() {
+        let state = ApiToken(Some(Secret::from("s3cret-token")));
+        assert!(!format!("{state:?}").contains("s3cret"));
     }
 }

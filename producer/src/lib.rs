@@ -29,7 +29,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 /// Builds the Rocket instance with every route, the JSON catcher and the settings.
 pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Rocket<Build> {
-    let figment = rocket::Config::figment()
+    let mut figment = rocket::Config::figment()
         .merge(("address", settings.http_address))
         .merge(("port", settings.http_port))
         .merge(("ident", "student-records"))
@@ -38,6 +38,12 @@ pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Ro
         // `main` installs env_logger first, so this only quiets Rocket where it would
         // install its own logger (tests).
         .merge(("log_level", "critical"));
+    // HTTPS when HTTP_TLS_CERT_FILE / HTTP_TLS_KEY_FILE are set (checked at start-up).
+    if let Some(tls) = &settings.http_tls {
+        figment = figment
+            .merge(("tls.certs", &tls.cert_file))
+            .merge(("tls.key", &tls.key_file));
+    }
     let swagger = SwaggerUi::new("/api-docs/<_..>").url("/openapi.json", ApiDoc::openapi());
     rocket::custom(figment)
         .manage(gateway)
@@ -135,7 +141,12 @@ pub async fn serve(
             Box::pin(async move {
                 let config = rocket.config();
                 let addr = SocketAddr::new(config.address, config.port);
-                log::info!("producer: listening on http://{addr}");
+                let scheme = if config.tls_enabled() {
+                    "https"
+                } else {
+                    "http"
+                };
+                log::info!("producer: listening on {scheme}://{addr}");
                 if let Some(tx) = report.lock().ok().and_then(|mut b| b.take()) {
                     let _ = tx.send(addr);
                 }

@@ -19,6 +19,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A broker that fails TLS verification stops the process here.
+    if let Err(e) = inventory::tls::check_peers(&settings, "producer", false).await {
+        log::error!("producer: {e}; not starting");
+        return ExitCode::from(2);
+    }
     match producer::serve(settings, Shutdown::new(), None).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -3,6 +3,7 @@
 
 use inventory::consumer;
 use inventory::shutdown::Shutdown;
+use inventory::tls::{ClientTls, HttpTls};
 use inventory::{Operation, RecordStore, Settings};
 use mysql_async::prelude::*;
 use serde_json::Value;
@@ -42,6 +43,10 @@ pub struct Options {
     pub api_token: Option<String>,
     pub max_in_flight: usize,
     pub read_snapshot_max_bytes: usize,
+    /// TLS to the broker and the database (the test's own connections use it too).
+    pub tls: ClientTls,
+    /// HTTPS on the producer.
+    pub http_tls: Option<HttpTls>,
 }
 
 impl Default for Options {
@@ -54,6 +59,8 @@ impl Default for Options {
             api_token: None,
             max_in_flight: Settings::default().max_in_flight,
             read_snapshot_max_bytes: Settings::default().read_snapshot_max_bytes,
+            tls: ClientTls::default(),
+            http_tls: None,
         }
     }
 }
@@ -67,19 +74,22 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let vhost = format!("test-{tag}");
     let database = format!("test_{tag}");
     create_vhost(&vhost).await;
-    create_database(&database).await;
+    create_database(&database, &options.tls).await;
 
     let settings = Settings {
         amqp_url: options
             .amqp_url
-            .unwrap_or_else(|| format!("{}/{vhost}", stack_var("TEST_AMQP_ADMIN_URL"))),
-        database_url: format!("{}/{database}", stack_var("TEST_MYSQL_ADMIN_URL")),
+            .unwrap_or_else(|| format!("{}/{vhost}", stack_var("TEST_AMQP_ADMIN_URL")))
+            .into(),
+        database_url: format!("{}/{database}", stack_var("TEST_MYSQL_ADMIN_URL")).into(),
         http_port: 0,
         reply_timeout: options.reply_timeout,
         db_pool_max: 4,
-        api_token: options.api_token,
+        api_token: options.api_token.map(Into::into),
         max_in_flight: options.max_in_flight,
         read_snapshot_max_bytes: options.read_snapshot_max_bytes,
+        tls: options.tls,
+        http_tls: options.http_tls,
         ..Settings::default()
     };
     let shutdown = Shutdown::new();
@@ -144,8 +154,9 @@ pub fn split_credentials(url: &str) -> (String, String, String) {
     (format!("{scheme}://{host}"), user.into(), password.into())
 }
 
-async fn create_database(name: &str) {
-    let mut conn = mysql_async::Conn::from_url(stack_var("TEST_MYSQL_ADMIN_URL"))
+async fn create_database(name: &str, tls: &ClientTls) {
+    let opts = mysql_async::Opts::from_url(&stack_var("TEST_MYSQL_ADMIN_URL")).unwrap();
+    let mut conn = mysql_async::Conn::new(tls.mysql_opts(opts))
         .await
         .expect("connect to MariaDB as admin");
     conn.query_drop(format!(
