@@ -194,49 +194,62 @@ enum Server {
 /// One connection's worth of server on a loopback port. The thread returns whether a
 /// TLS handshake completed and whether the client presented a certificate.
 fn serve_once(server: Server) -> (u16, JoinHandle<(bool, bool)>) {
+    serve(server, 1)
+}
+
+/// [`serve_once`] for `connections` connections in turn; returns the last one's result.
+fn serve(server: Server, connections: usize) -> (u16, JoinHandle<(bool, bool)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
-        let (mut tcp, _) = listener.accept().unwrap();
-        let client_ca = match server {
-            Server::Plaintext => {
-                let mut hello = [0u8; 5];
-                let _ = tcp.read(&mut hello);
-                let _ = tcp.write_all(b"AMQP\x00\x00\x09\x01");
-                return (false, false);
-            }
-            Server::Tls { client_ca } => client_ca,
-        };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .unwrap();
-        let builder = if client_ca {
-            let mut roots = RootCertStore::empty();
-            for cert in CertificateDer::pem_file_iter(fixture("ca.pem")).unwrap() {
-                roots.add(cert.unwrap()).unwrap();
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
-                .allow_unauthenticated()
-                .build()
-                .unwrap();
-            builder.with_client_cert_verifier(verifier)
-        } else {
-            builder.with_no_client_auth()
-        };
-        let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
-        let config = builder.with_single_cert(certs, key).unwrap();
-        let mut stream = StreamOwned::new(ServerConnection::new(Arc::new(config)).unwrap(), tcp);
-        // The handshake, then the client's AMQP protocol header; then close.
-        let mut header = [0u8; 8];
-        let completed = stream.read_exact(&mut header).is_ok();
-        (completed, stream.conn.peer_certificates().is_some())
+        let mut last = (false, false);
+        for _ in 0..connections {
+            last = answer(&listener, &server);
+        }
+        last
     });
     (port, handle)
+}
+
+fn answer(listener: &TcpListener, server: &Server) -> (bool, bool) {
+    let (mut tcp, _) = listener.accept().unwrap();
+    let client_ca = match server {
+        Server::Plaintext => {
+            let mut hello = [0u8; 5];
+            let _ = tcp.read(&mut hello);
+            let _ = tcp.write_all(b"AMQP\x00\x00\x09\x01");
+            return (false, false);
+        }
+        Server::Tls { client_ca } => *client_ca,
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = if client_ca {
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(fixture("ca.pem")).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
+    let config = builder.with_single_cert(certs, key).unwrap();
+    let mut stream = StreamOwned::new(ServerConnection::new(Arc::new(config)).unwrap(), tcp);
+    // The handshake, then the client's AMQP protocol header; then close.
+    let mut header = [0u8; 8];
+    let completed = stream.read_exact(&mut header).is_ok();
+    (completed, stream.conn.peer_certificates().is_some())
 }
 
 async fn connect(tls: &ClientTls, port: u16) -> lapin::Error {
@@ -293,6 +306,22 @@ async fn a_plaintext_server_on_an_amqps_url_is_named_as_such() {
         err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
     );
+    server.join().unwrap();
+}
+
+#[tokio::test]
+async fn a_plaintext_url_to_a_tls_port_is_named_as_such() {
+    // The plaintext attempt, then the handshake that tells it is a TLS port.
+    let (port, server) = serve(Server::Tls { client_ca: false }, 2);
+    let uri: AMQPUri = format!("amqp://u:p@127.0.0.1:{port}/%2f").parse().unwrap();
+    let tls = client(&[("TLS_CA_FILE", &fixture("ca.pem"))]);
+    let err = tls
+        .connect_amqp(uri, ConnectionProperties::default())
+        .await
+        .expect_err("a TLS port does not answer plaintext AMQP");
+    let failure = TlsFailure::in_amqp(&err).unwrap_or_else(|| panic!("not explained: {err}"));
+    assert_eq!(failure.peer, format!("amqp://127.0.0.1:{port}"));
+    assert!(failure.problem.contains("TLS-only port"), "{failure}");
     server.join().unwrap();
 }
 

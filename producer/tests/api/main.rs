@@ -17,4 +17,5 @@ mod promises;
 mod read;
 mod shapes;
 mod snapshot;
+mod tls;
 mod v1;
