@@ -11,7 +11,8 @@ async fn main() -> ExitCode {
     let env = env_logger::Env::default().default_filter_or(
         "info,rocket=error,_=error,producer::routes::_=error,producer::v1::_=error",
     );
-    env_logger::Builder::from_env(env).init();
+    producer::auth::install_logger(env_logger::Builder::from_env(env))
+        .expect("the first logger of the process");
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {

@@ -69,7 +69,30 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
+/// With `TEST_LOG_FILE` set, the whole test process logs there at `RUST_LOG` (default
+/// `trace`): `scripts/test` searches that file for the stack's passwords. Unset, as
+/// before, nothing is logged.
+pub fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Some(path) = std::env::var_os("TEST_LOG_FILE") else {
+            return;
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("TEST_LOG_FILE={path:?}: {e}"));
+        let mut builder =
+            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("trace"));
+        builder.target(env_logger::Target::Pipe(Box::new(file)));
+        // The producer's own logger (Rocket's request dumps, headers and all, left out).
+        producer::auth::install_logger(builder).expect("the first logger of the process");
+    });
+}
+
 pub async fn spawn_app_with(options: Options) -> TestApp {
+    init_logging();
     let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
     let vhost = format!("test-{tag}");
     let database = format!("test_{tag}");

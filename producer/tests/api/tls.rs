@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn var(name: &str) -> String {
+    crate::helpers::init_logging();
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: these tests run on the TLS stack (scripts/test starts it)")
     })
