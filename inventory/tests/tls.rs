@@ -169,6 +169,31 @@ fn settings_never_print_passwords_or_the_token() {
     );
 }
 
+#[test]
+fn env_example_lists_the_tls_settings_with_their_defaults() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../.env.example");
+    let text = std::fs::read_to_string(path).unwrap();
+    let listed: HashMap<&str, &str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .collect();
+    for name in [
+        "TLS_REQUIRED",
+        "TLS_CA_FILE",
+        "AMQP_TLS_CLIENT_CERT_FILE",
+        "AMQP_TLS_CLIENT_KEY_FILE",
+        "HTTP_TLS_CERT_FILE",
+        "HTTP_TLS_KEY_FILE",
+    ] {
+        assert!(listed.contains_key(name), "{name} is not in .env.example");
+    }
+    // As listed, they mean plaintext: the default.
+    let s = Settings::from_lookup(|k| listed.get(k).map(|v| v.to_string())).unwrap();
+    assert!(!s.tls.required() && s.http_tls.is_none());
+    assert!(s.tls.trust().contains("built-in public roots"));
+}
+
 #[tokio::test]
 async fn a_bad_broker_url_is_reported_without_its_password() {
     let err = inventory::broker::connect("amqp://user:pw-in-url@[::1/%2f", "test")
@@ -199,7 +224,11 @@ fn serve_once(server: Server) -> (u16, JoinHandle<(bool, bool)>) {
 
 /// [`serve_once`] for `connections` connections in turn; returns the last one's result.
 fn serve(server: Server, connections: usize) -> (u16, JoinHandle<(bool, bool)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_at("127.0.0.1", server, connections)
+}
+
+fn serve_at(ip: &str, server: Server, connections: usize) -> (u16, JoinHandle<(bool, bool)>) {
+    let listener = TcpListener::bind((ip, 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
         let mut last = (false, false);
@@ -253,7 +282,11 @@ fn answer(listener: &TcpListener, server: &Server) -> (bool, bool) {
 }
 
 async fn connect(tls: &ClientTls, port: u16) -> lapin::Error {
-    let uri: AMQPUri = format!("amqps://u:p@127.0.0.1:{port}/%2f").parse().unwrap();
+    connect_to(tls, "127.0.0.1", port).await
+}
+
+async fn connect_to(tls: &ClientTls, ip: &str, port: u16) -> lapin::Error {
+    let uri: AMQPUri = format!("amqps://u:p@{ip}:{port}/%2f").parse().unwrap();
     let result = tls.connect_amqp(uri, ConnectionProperties::default()).await;
     result.expect_err("the server closes after the TLS handshake")
 }
@@ -281,6 +314,21 @@ async fn a_server_signed_by_another_ca_is_refused_naming_it() {
         !server.join().unwrap().0,
         "the server saw a completed handshake"
     );
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_address_is_refused() {
+    // The test certificate names 127.0.0.1 and localhost, not 127.0.0.2 (also loopback).
+    let (port, server) = serve_at("127.0.0.2", Server::Tls { client_ca: false }, 1);
+    let tls = client(&[("TLS_CA_FILE", &fixture("ca.pem"))]);
+    let err = connect_to(&tls, "127.0.0.2", port).await;
+    let failure = TlsFailure::in_amqp(&err).unwrap_or_else(|| panic!("not a TLS failure: {err}"));
+    assert_eq!(failure.peer, format!("amqps://127.0.0.2:{port}"));
+    assert!(
+        failure.problem.contains("not issued for this host"),
+        "{failure}"
+    );
+    server.join().unwrap();
 }
 
 #[tokio::test]
