@@ -9,6 +9,7 @@
 
 use crate::message::TableVersion;
 use crate::record::{Srn, StudentRecord};
+use crate::secret::SecretUrl;
 use crate::tls::ClientTls;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, TxOpts};
@@ -134,10 +135,21 @@ const MIGRATION: &[&str] = &[
 ];
 
 /// The `students` table behind one bounded connection pool.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RecordStore {
     pool: Pool,
     connect_timeout: Duration,
+    /// For `Debug` (redacted): mysql_async's pool prints its password in clear.
+    url: SecretUrl,
+}
+
+impl std::fmt::Debug for RecordStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordStore")
+            .field("url", &self.url)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RecordStore {
@@ -180,6 +192,7 @@ impl RecordStore {
         Ok(RecordStore {
             pool: Pool::new(opts),
             connect_timeout,
+            url: SecretUrl::from(url),
         })
     }
 

@@ -43,20 +43,24 @@ impl Default for ClientTls {
     fn default() -> Self {
         static DEFAULT: OnceLock<ClientTls> = OnceLock::new();
         DEFAULT
-            .get_or_init(|| {
-                let mut roots = RootCertStore::empty();
-                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-                ClientTls {
-                    required: false,
-                    ca: None,
-                    client_certificate: None,
-                    amqp: Arc::new(
-                        client_config(roots, None).expect("the ring provider supports TLS 1.2+"),
-                    ),
-                }
+            .get_or_init(|| ClientTls {
+                required: false,
+                ca: None,
+                client_certificate: None,
+                amqp: Arc::new(
+                    client_config(public_roots(), None)
+                        .expect("the ring provider supports TLS 1.2+"),
+                ),
             })
             .clone()
     }
+}
+
+/// Mozilla's roots, bundled: what is trusted when `TLS_CA_FILE` is unset.
+fn public_roots() -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    roots
 }
 
 impl fmt::Debug for ClientTls {
@@ -82,27 +86,19 @@ impl ClientTls {
     /// start with the variable's name.
     pub fn from_lookup(lookup: Lookup<'_>) -> Result<ClientTls, SettingsError> {
         let required = flag(lookup, "TLS_REQUIRED")?;
-        let ca_file = path(lookup, "TLS_CA_FILE");
         let identity = pair(
             lookup,
             "AMQP_TLS_CLIENT_CERT_FILE",
             "AMQP_TLS_CLIENT_KEY_FILE",
         )?;
-        let (roots, ca) = match ca_file {
-            None => {
-                let default = ClientTls::default();
-                return match identity {
-                    None => Ok(ClientTls {
-                        required,
-                        ..default
-                    }),
-                    Some(identity) => {
-                        let mut roots = RootCertStore::empty();
-                        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-                        ClientTls::build(required, roots, None, Some(identity))
-                    }
-                };
+        let (roots, ca) = match path(lookup, "TLS_CA_FILE") {
+            None if identity.is_none() => {
+                return Ok(ClientTls {
+                    required,
+                    ..ClientTls::default()
+                })
             }
+            None => (public_roots(), None),
             Some(file) => {
                 let pem = std::fs::read(&file).map_err(|e| invalid("TLS_CA_FILE", &file, e))?;
                 let certs = certificates(&pem).map_err(|e| invalid("TLS_CA_FILE", &file, e))?;

@@ -195,6 +195,17 @@ fn env_example_lists_the_tls_settings_with_their_defaults() {
 }
 
 #[tokio::test]
+async fn the_database_pool_never_prints_its_password() {
+    // mysql_async's pool derives Debug down to the password; ours must not show it
+    // (a panic message on a Result holding a store would).
+    let url = "mysql://records_read:pool-pw-5@127.0.0.1:1/x?require_ssl=true";
+    let store = inventory::RecordStore::new(url, 1, std::time::Duration::from_secs(1)).unwrap();
+    let shown = format!("{store:?}");
+    assert!(!shown.contains("pool-pw-5"), "{shown}");
+    assert!(shown.contains("records_read"), "{shown}");
+}
+
+#[tokio::test]
 async fn a_bad_broker_url_is_reported_without_its_password() {
     let err = inventory::broker::connect("amqp://user:pw-in-url@[::1/%2f", "test")
         .await
