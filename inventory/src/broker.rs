@@ -5,6 +5,7 @@
 //! same code path as a first start, which every test exercises.
 
 use crate::shutdown::Shutdown;
+use crate::tls::ClientTls;
 use lapin::uri::AMQPUri;
 use lapin::{Connection, ConnectionProperties};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +23,20 @@ pub const FRAME_MAX: u32 = 32 * 1024;
 /// `urls` may list several brokers, comma-separated (a cluster): they are tried in
 /// turn, starting from a different one each call, so reconnects spread over the nodes
 /// and a dead node is skipped. Fails with the last node's error if none answers.
+///
+/// `amqps://` is verified against the built-in public roots; a process with TLS
+/// settings uses [`connect_with`].
 pub async fn connect(urls: &str, name: &str) -> Result<Connection, lapin::Error> {
+    connect_with(urls, name, &ClientTls::default()).await
+}
+
+/// [`connect`] with these TLS settings (`Settings::tls`): `amqps://` is verified as
+/// they say, and a failed handshake is an error naming the broker and what is wrong.
+pub async fn connect_with(
+    urls: &str,
+    name: &str,
+    tls: &ClientTls,
+) -> Result<Connection, lapin::Error> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let urls: Vec<&str> = urls
         .split(',')
@@ -40,10 +54,16 @@ pub async fn connect(urls: &str, name: &str) -> Result<Connection, lapin::Error>
         let connected = match url.parse::<AMQPUri>() {
             Ok(mut uri) => {
                 uri.query.frame_max.get_or_insert(FRAME_MAX);
-                Connection::connect_uri(uri, properties).await
+                tls.connect_amqp(uri, properties).await
             }
-            // lapin says what is wrong with the URL.
-            Err(_) => Connection::connect(url, properties).await,
+            // lapin's message may quote the whole URL, password included.
+            Err(e) => {
+                let shown = crate::secret::redact(url);
+                Err(lapin::Error::from(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("invalid broker URL {shown}: {}", e.replace(url, &shown)),
+                )))
+            }
         };
         match connected {
             Ok(conn) => return Ok(conn),

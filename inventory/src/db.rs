@@ -3,6 +3,8 @@
 //! to the consumers that run them.
 
 use crate::handler::Failure;
+use crate::secret::SecretUrl;
+use crate::tls::ClientTls;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Transaction};
 use protocol::StudentRecord;
@@ -20,25 +22,49 @@ const IDLE_CONNECTION_TTL: Duration = Duration::from_secs(60);
 /// made by hand (migrations/0003) stand aside.
 const SKIP_TRIGGERS: &str = "SET @records_version_bumped = 1";
 
-/// A database URL that cannot be used.
+/// A database URL that cannot be used (the reason never quotes the password).
 #[derive(Debug, thiserror::Error)]
 #[error("invalid database URL: {0}")]
 pub struct BadUrl(String);
 
 /// The database behind one bounded connection pool. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Database {
     pool: Pool,
     max: usize,
     connect_timeout: Duration,
+    /// For `Debug`, redacted: mysql_async's pool prints its password in clear.
+    url: SecretUrl,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &self.url)
+            .field("max", &self.max)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Database {
     /// Builds the pool. Connects lazily, so this succeeds while the database is down.
+    /// TLS only if the URL asks for it (`?require_ssl=true`), with the built-in roots.
     ///
     /// Fails only on an unparseable URL.
     pub fn new(url: &str, pool_max: usize, connect_timeout: Duration) -> Result<Database, BadUrl> {
+        Database::with_tls(url, pool_max, connect_timeout, &ClientTls::default())
+    }
+
+    /// [`Database::new`] with these TLS settings (`Settings::tls`).
+    pub fn with_tls(
+        url: &str,
+        pool_max: usize,
+        connect_timeout: Duration,
+        tls: &ClientTls,
+    ) -> Result<Database, BadUrl> {
         let opts = Opts::from_url(url).map_err(|e| BadUrl(e.to_string()))?;
+        let opts = tls.mysql_opts(opts);
         let max = pool_max.max(1);
         let constraints =
             PoolConstraints::new(0, max).expect("0 <= max, max >= 1: always valid constraints");
@@ -58,6 +84,7 @@ impl Database {
             pool: Pool::new(opts),
             max,
             connect_timeout,
+            url: SecretUrl::from(url),
         })
     }
 

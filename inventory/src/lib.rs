@@ -8,6 +8,8 @@
 //! - [`broker`]: connecting to RabbitMQ with bounded backoff;
 //! - [`db`]: the database pool, and what its errors mean for a message;
 //! - [`migrate`]: the schema, from the versioned files in `migrations/`;
+//! - [`tls`]: TLS to the broker and the database, and the producer's HTTPS settings;
+//! - [`secret`]: passwords and tokens that never print;
 //! - [`settings`]: the one typed settings struct, read from the environment;
 //! - [`shutdown`]: one stop signal for every task;
 //! - [`dead_letters`]: inspecting and replaying the dead-letter queue.
@@ -17,8 +19,10 @@ pub mod db;
 pub mod dead_letters;
 pub mod handler;
 pub mod migrate;
+pub mod secret;
 pub mod settings;
 pub mod shutdown;
+pub mod tls;
 pub mod topology;
 pub mod worker;
 

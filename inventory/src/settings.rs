@@ -1,6 +1,8 @@
 //! The one typed settings struct, read from environment variables with defaults that
 //! work against the local stack (`make run`). `.env.example` lists every variable.
 
+use crate::secret::{Secret, SecretUrl};
+use crate::tls::{ClientTls, HttpTls};
 use crate::topology::QueueType;
 use std::env;
 use std::net::IpAddr;
@@ -22,12 +24,12 @@ pub struct Settings {
     /// `AMQP_URL`: the broker, `amqp://` or `amqps://`, vhost last (`%2f` is `/`).
     /// Several, comma-separated, for a cluster: connections go to the first that
     /// answers, and fail over to the others.
-    pub amqp_url: String,
+    pub amqp_url: SecretUrl,
     /// `DATABASE_URL`: `mysql://user:password@host:port/database`.
-    pub database_url: String,
+    pub database_url: SecretUrl,
     /// `MIGRATION_DATABASE_URL`: an account that may create the table. Unset, the
     /// migration runs as `DATABASE_URL`, which then needs CREATE.
-    pub migration_database_url: Option<String>,
+    pub migration_database_url: Option<SecretUrl>,
     /// `QUEUE_TYPE`: `classic` (one node) or `quorum` (a cluster).
     pub queue_type: QueueType,
     /// `HTTP_ADDRESS` / `HTTP_PORT`: where the producer listens (port 0: any free port).
@@ -52,7 +54,7 @@ pub struct Settings {
     pub max_in_flight: usize,
     /// `API_TOKEN`: when set (non-empty), every route that changes data requires
     /// `Authorization: Bearer <token>`.
-    pub api_token: Option<String>,
+    pub api_token: Option<Secret>,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight work may take to finish on SIGTERM.
     pub shutdown_grace: Duration,
     /// `READ_SNAPSHOT_MAX_BYTES`: the largest full list the producer keeps to serve
@@ -69,6 +71,11 @@ pub struct Settings {
     /// is closed at once. Unset: sized from the open-file limit at start (the
     /// producer's `connections` module), leaving a reserve for everything else.
     pub http_max_connections: Option<usize>,
+    /// TLS on the broker and database connections: `TLS_REQUIRED`, `TLS_CA_FILE`,
+    /// `AMQP_TLS_CLIENT_CERT_FILE` / `AMQP_TLS_CLIENT_KEY_FILE` (see [`crate::tls`]).
+    pub tls: ClientTls,
+    /// `HTTP_TLS_CERT_FILE` / `HTTP_TLS_KEY_FILE`: the producer serves HTTPS with them.
+    pub http_tls: Option<HttpTls>,
 }
 
 impl Default for Settings {
@@ -96,6 +103,8 @@ impl Default for Settings {
             http_header_timeout: Duration::from_secs(10),
             http_body_timeout: Duration::from_secs(10),
             http_max_connections: None,
+            tls: ClientTls::default(),
+            http_tls: None,
         }
     }
 }
@@ -111,15 +120,15 @@ impl Settings {
     /// Like [`Settings::from_env`], with the variables taken from `lookup` (for tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
         let d = Settings::default();
-        let text = |name: &str, default: String| lookup(name).unwrap_or(default);
         let ms = |name: &'static str, default: Duration| {
             parsed::<u64>(&lookup, name).map(|v| v.map_or(default, Duration::from_millis))
         };
-        Ok(Settings {
-            amqp_url: text("AMQP_URL", d.amqp_url),
-            database_url: text("DATABASE_URL", d.database_url),
+        let settings = Settings {
+            amqp_url: lookup("AMQP_URL").map_or(d.amqp_url, SecretUrl::from),
+            database_url: lookup("DATABASE_URL").map_or(d.database_url, SecretUrl::from),
             migration_database_url: lookup("MIGRATION_DATABASE_URL")
-                .filter(|u| !u.trim().is_empty()),
+                .filter(|u| !u.trim().is_empty())
+                .map(SecretUrl::from),
             queue_type: parsed(&lookup, "QUEUE_TYPE")?.unwrap_or(d.queue_type),
             http_address: parsed(&lookup, "HTTP_ADDRESS")?.unwrap_or(d.http_address),
             http_port: parsed(&lookup, "HTTP_PORT")?.unwrap_or(d.http_port),
@@ -130,7 +139,9 @@ impl Settings {
             db_connect_timeout: ms("DB_CONNECT_TIMEOUT_MS", d.db_connect_timeout)?,
             max_body_bytes: positive(&lookup, "MAX_BODY_BYTES")?.unwrap_or(d.max_body_bytes),
             max_in_flight: positive(&lookup, "MAX_IN_FLIGHT")?.unwrap_or(d.max_in_flight),
-            api_token: lookup("API_TOKEN").filter(|t| !t.trim().is_empty()),
+            api_token: lookup("API_TOKEN")
+                .filter(|t| !t.trim().is_empty())
+                .map(Secret::from),
             shutdown_grace: parsed::<u64>(&lookup, "SHUTDOWN_GRACE_SECS")?
                 .map_or(d.shutdown_grace, Duration::from_secs),
             read_snapshot_max_bytes: parsed(&lookup, "READ_SNAPSHOT_MAX_BYTES")?
@@ -143,21 +154,25 @@ impl Settings {
                 Some(v) if v.trim().is_empty() => None,
                 _ => positive(&lookup, "HTTP_MAX_CONNECTIONS")?,
             },
-        })
+            tls: ClientTls::from_lookup(&lookup)?,
+            http_tls: HttpTls::from_lookup(&lookup)?,
+        };
+        let mut databases = vec![("DATABASE_URL", &settings.database_url)];
+        if let Some(url) = &settings.migration_database_url {
+            databases.push(("MIGRATION_DATABASE_URL", url));
+        }
+        settings.tls.check_urls(&settings.amqp_url, &databases)?;
+        Ok(settings)
     }
 
     /// The broker URL(s) with any password replaced, for log lines.
     pub fn amqp_url_redacted(&self) -> String {
-        self.amqp_url
-            .split(',')
-            .map(|u| redact(u.trim()))
-            .collect::<Vec<_>>()
-            .join(",")
+        self.amqp_url.redacted()
     }
 
     /// The database URL with any password replaced, for log lines.
     pub fn database_url_redacted(&self) -> String {
-        redact(&self.database_url)
+        self.database_url.redacted()
     }
 }
 
@@ -199,23 +214,10 @@ where
     }
 }
 
-fn redact(url: &str) -> String {
-    // scheme://user:password@host... -> scheme://user:***@host...
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::redact;
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {

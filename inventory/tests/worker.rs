@@ -189,7 +189,7 @@ async fn start(handler: Scripted) -> (Caller, Shutdown) {
         test_support::fresh_vhost().await
     );
     let settings = Settings {
-        amqp_url: url.clone(),
+        amqp_url: url.clone().into(),
         ..Settings::default()
     };
     let shutdown = Shutdown::new();

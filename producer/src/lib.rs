@@ -59,7 +59,13 @@ pub fn build(settings: &Settings, gateway: Gateway, metrics: Arc<Metrics>) -> Ro
         // install its own logger (tests).
         .merge(("log_level", "critical"));
     // Deadlines and a cap for client connections (slow clients cannot hold them).
-    let figment = connections::configure(figment, settings);
+    let mut figment = connections::configure(figment, settings);
+    // HTTPS when HTTP_TLS_CERT_FILE / HTTP_TLS_KEY_FILE are set (checked at start-up).
+    if let Some(tls) = &settings.http_tls {
+        figment = figment
+            .merge(("tls.certs", &tls.cert_file))
+            .merge(("tls.key", &tls.key_file));
+    }
     let snapshots = Arc::new(snapshot::Snapshots::new(settings.read_snapshot_max_bytes));
     rocket::custom(figment)
         .mount("/", table::routes(&gateway, &snapshots))
@@ -101,7 +107,12 @@ pub async fn serve(
             Box::pin(async move {
                 let config = rocket.config();
                 let addr = SocketAddr::new(config.address, config.port);
-                log::info!("producer: listening on http://{addr}");
+                let scheme = if config.tls_enabled() {
+                    "https"
+                } else {
+                    "http"
+                };
+                log::info!("producer: listening on {scheme}://{addr}");
                 if let Some(tx) = report.lock().ok().and_then(|mut b| b.take()) {
                     let _ = tx.send(addr);
                 }

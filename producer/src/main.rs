@@ -11,7 +11,8 @@ async fn main() -> ExitCode {
     let env = env_logger::Env::default().default_filter_or(
         "info,rocket=error,_=error,producer::page::_=error,producer::probes::_=error",
     );
-    env_logger::Builder::from_env(env).init();
+    producer::auth::install_logger(env_logger::Builder::from_env(env))
+        .expect("the first logger of the process");
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {
@@ -19,6 +20,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A broker that fails TLS verification stops the process here.
+    if let Err(e) = inventory::tls::check_peers(&settings, "producer", false).await {
+        log::error!("producer: {e}; not starting");
+        return ExitCode::from(2);
+    }
     match producer::serve(settings, Shutdown::new(), None).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

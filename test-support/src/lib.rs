@@ -4,6 +4,7 @@
 //! parallel without seeing each other.
 
 use inventory::db::Database;
+use inventory::tls::ClientTls;
 use mysql_async::prelude::*;
 use std::time::Duration;
 
@@ -34,9 +35,16 @@ pub fn unique_srn() -> String {
 /// A new, empty database on the test server, with the schema migrated. Returns its URL
 /// (the admin account's) and a pool on it.
 pub async fn fresh_database() -> (String, Database) {
+    fresh_database_with(&ClientTls::default()).await
+}
+
+/// [`fresh_database`] over these TLS settings (the TLS test stack's server takes no
+/// other connection).
+pub async fn fresh_database_with(tls: &ClientTls) -> (String, Database) {
     let name = format!("test_{}", tag());
     let admin = stack_var("TEST_MYSQL_ADMIN_URL");
-    let mut conn = mysql_async::Conn::from_url(&admin)
+    let opts = mysql_async::Opts::from_url(&admin).expect("a valid admin URL");
+    let mut conn = mysql_async::Conn::new(tls.mysql_opts(opts))
         .await
         .expect("connect to MariaDB as admin");
     conn.query_drop(format!(
@@ -46,7 +54,7 @@ pub async fn fresh_database() -> (String, Database) {
     .expect("create a test database");
     conn.disconnect().await.expect("disconnect");
     let url = format!("{admin}/{name}");
-    let database = Database::new(&url, 4, Duration::from_secs(5)).expect("a valid URL");
+    let database = Database::with_tls(&url, 4, Duration::from_secs(5), tls).expect("a valid URL");
     inventory::migrate::migrate(&database)
         .await
         .expect("migrate the test database");

@@ -49,7 +49,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let conn = match broker::connect(&settings.amqp_url, "dead-letters").await {
+    let conn = match broker::connect_with(&settings.amqp_url, "dead-letters", &settings.tls).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!(

@@ -28,7 +28,7 @@ async fn main() -> ExitCode {
         .migration_database_url
         .as_deref()
         .unwrap_or(&settings.database_url);
-    let database = match Database::new(url, 1, settings.db_connect_timeout) {
+    let database = match Database::with_tls(url, 1, settings.db_connect_timeout, &settings.tls) {
         Ok(database) => database,
         Err(e) => {
             log::error!("migrate: {e}");

@@ -42,6 +42,9 @@ pub enum StartError {
     DatabaseUrl(#[from] BadUrl),
     #[error("the database schema cannot be migrated: {0}")]
     Migration(String),
+    /// A broker or database that fails TLS verification, or does not speak TLS.
+    #[error("{0}; not starting")]
+    Tls(#[from] crate::tls::TlsFailure),
 }
 
 /// `main` of a consumer whose handler uses the database: logging, settings, the pool,
@@ -50,6 +53,7 @@ pub async fn main<H: Handler>(handler: impl FnOnce(Database) -> H) -> Result<(),
     let name = H::Input::OPERATION.consumer_name();
     let started = async {
         let (settings, shutdown) = start()?;
+        crate::tls::check_peers(&settings, name, true).await?;
         let Some(database) = open_database(&settings, &shutdown).await? else {
             return Ok(()); // shut down while the database was still unreachable
         };
@@ -65,6 +69,7 @@ pub async fn main_without_database<H: Handler>(handler: H) -> Result<(), StartEr
     let name = H::Input::OPERATION.consumer_name();
     let started = async {
         let (settings, shutdown) = start()?;
+        crate::tls::check_peers(&settings, name, false).await?;
         run(handler, &settings, shutdown).await;
         Ok(())
     };
@@ -96,13 +101,12 @@ pub async fn open_database(
     settings: &Settings,
     shutdown: &Shutdown,
 ) -> Result<Option<Database>, StartError> {
-    let database = Database::new(
-        &settings.database_url,
-        settings.db_pool_max,
-        settings.db_connect_timeout,
-    )?;
+    let open = |url: &str, pool_max| {
+        Database::with_tls(url, pool_max, settings.db_connect_timeout, &settings.tls)
+    };
+    let database = open(&settings.database_url, settings.db_pool_max)?;
     let migrator = match &settings.migration_database_url {
-        Some(url) => Some(Database::new(url, 1, settings.db_connect_timeout)?),
+        Some(url) => Some(open(url, 1)?),
         None => None,
     };
     let mut backoff = Backoff::new();
@@ -134,7 +138,7 @@ pub async fn run<H: Handler>(handler: H, settings: &Settings, shutdown: Shutdown
     let handler = Arc::new(handler);
     let mut backoff = Backoff::new();
     while !shutdown.is_triggered() {
-        let conn = match broker::connect(&settings.amqp_url, name).await {
+        let conn = match broker::connect_with(&settings.amqp_url, name, &settings.tls).await {
             Ok(conn) => conn,
             Err(e) => {
                 log::warn!(

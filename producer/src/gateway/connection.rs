@@ -19,7 +19,7 @@ impl Gateway {
         let mut backoff = Backoff::new();
         loop {
             match self
-                .session(&settings.amqp_url, &shutdown, &mut backoff)
+                .session(&settings.amqp_url, &settings.tls, &shutdown, &mut backoff)
                 .await
             {
                 Ok(()) => break,
@@ -40,10 +40,11 @@ impl Gateway {
     async fn session(
         &self,
         url: &str,
+        tls: &inventory::tls::ClientTls,
         shutdown: &Shutdown,
         backoff: &mut Backoff,
     ) -> Result<(), SessionError> {
-        let conn = Arc::new(broker::connect(url, "producer").await?);
+        let conn = Arc::new(broker::connect_with(url, "producer", tls).await?);
         *self
             .inner
             .connection

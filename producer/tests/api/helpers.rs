@@ -3,6 +3,7 @@
 
 use inventory::db::Database;
 use inventory::shutdown::Shutdown;
+use inventory::tls::{ClientTls, HttpTls};
 use inventory::worker;
 use inventory::{Operation, Settings};
 use serde_json::Value;
@@ -37,6 +38,10 @@ pub(crate) struct Options {
     pub read_snapshot_max_bytes: usize,
     /// Changes any other setting before the app starts.
     pub settings: fn(&mut Settings),
+    /// TLS to the broker and the database (the test's own connections use it too).
+    pub tls: ClientTls,
+    /// HTTPS on the producer.
+    pub http_tls: Option<HttpTls>,
 }
 
 impl Default for Options {
@@ -50,6 +55,8 @@ impl Default for Options {
             max_in_flight: Settings::default().max_in_flight,
             read_snapshot_max_bytes: Settings::default().read_snapshot_max_bytes,
             settings: |_| {},
+            tls: ClientTls::default(),
+            http_tls: None,
         }
     }
 }
@@ -58,21 +65,47 @@ pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
+/// With `TEST_LOG_FILE` set, the whole test process logs there at `RUST_LOG` (default
+/// `trace`): `scripts/test` searches that file for the stack's passwords. Unset, as
+/// before, nothing is logged.
+pub(crate) fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Some(path) = std::env::var_os("TEST_LOG_FILE") else {
+            return;
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("TEST_LOG_FILE={path:?}: {e}"));
+        let mut builder =
+            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("trace"));
+        builder.target(env_logger::Target::Pipe(Box::new(file)));
+        // The producer's own logger (Rocket's request dumps, headers and all, left out).
+        producer::auth::install_logger(builder).expect("the first logger of the process");
+    });
+}
+
 pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
+    init_logging();
     let vhost = test_support::fresh_vhost().await;
-    let (database_url, _) = test_support::fresh_database().await;
+    let (database_url, _) = test_support::fresh_database_with(&options.tls).await;
 
     let mut settings = Settings {
         amqp_url: options
             .amqp_url
-            .unwrap_or_else(|| format!("{}/{vhost}", stack_var("TEST_AMQP_ADMIN_URL"))),
-        database_url,
+            .unwrap_or_else(|| format!("{}/{vhost}", stack_var("TEST_AMQP_ADMIN_URL")))
+            .into(),
+        database_url: database_url.into(),
         http_port: 0,
         reply_timeout: options.reply_timeout,
         db_pool_max: 4,
-        api_token: options.api_token,
+        api_token: options.api_token.map(Into::into),
         max_in_flight: options.max_in_flight,
         read_snapshot_max_bytes: options.read_snapshot_max_bytes,
+        tls: options.tls,
+        http_tls: options.http_tls,
         ..Settings::default()
     };
     (options.settings)(&mut settings);
@@ -107,10 +140,11 @@ pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
 /// its own as in production.
 fn spawn_consumer(op: Operation, settings: &Settings, shutdown: &Shutdown) {
     let (settings, shutdown) = (settings.clone(), shutdown.clone());
-    let database = Database::new(
+    let database = Database::with_tls(
         &settings.database_url,
         settings.db_pool_max,
         Duration::from_secs(2),
+        &settings.tls,
     )
     .expect("a valid database URL");
     match op {

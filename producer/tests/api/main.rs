@@ -20,4 +20,5 @@ mod shapes;
 mod slow_clients;
 mod snapshot;
 mod table;
+mod tls;
 mod v1;

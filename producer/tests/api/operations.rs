@@ -182,7 +182,7 @@ async fn consumers_keep_their_database_connections_between_messages() {
 async fn broker_connections_use_small_frames_unless_the_url_says_otherwise() {
     let app = spawn_app().await;
     let name = format!("frame-test-{}", unique_srn());
-    let url = app.settings.amqp_url.clone();
+    let url = app.settings.amqp_url.expose().to_owned();
     let default = inventory::broker::connect(&url, &name).await.unwrap();
     let explicit = inventory::broker::connect(&format!("{url}?frame_max=65536"), &name)
         .await

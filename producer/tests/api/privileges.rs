@@ -10,6 +10,7 @@ use mysql_async::prelude::*;
 use std::time::Duration;
 
 fn var(name: &str) -> String {
+    crate::helpers::init_logging();
     std::env::var(name)
         .unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
 }
