@@ -150,9 +150,16 @@ impl Settler {
 
 /// Where a reply goes, with the correlation id it must carry; `None` if nobody asked.
 fn reply_route(props: &BasicProperties) -> Option<(ShortString, BasicProperties)> {
-    let reply_to = props.reply_to().clone()?;
+    route_of(props.reply_to(), props.correlation_id())
+}
+
+fn route_of(
+    reply_to: &Option<ShortString>,
+    correlation_id: &Option<ShortString>,
+) -> Option<(ShortString, BasicProperties)> {
+    let reply_to = reply_to.clone()?;
     let mut reply_props = BasicProperties::default().with_content_type("application/json".into());
-    if let Some(cid) = props.correlation_id() {
+    if let Some(cid) = correlation_id {
         reply_props = reply_props.with_correlation_id(cid.clone());
     }
     Some((reply_to, reply_props))
@@ -172,17 +179,20 @@ fn part_headers(index: u32, more: bool) -> FieldTable {
 #[derive(Debug)]
 pub struct PartSender {
     channel: Channel,
-    route: Option<(ShortString, BasicProperties)>,
+    /// Where the parts go: kept as the request named it, and made into properties only
+    /// when a part is sent (most replies have none).
+    reply_to: Option<ShortString>,
+    correlation_id: Option<ShortString>,
     sent: AtomicU32,
 }
 
 impl PartSender {
     pub(crate) async fn send(&self, reply: &Reply) -> Result<(), Failure> {
-        let Some((reply_to, props)) = &self.route else {
+        let Some((reply_to, props)) = route_of(&self.reply_to, &self.correlation_id) else {
             return Ok(()); // nobody asked for a reply
         };
         let index = self.sent.fetch_add(1, Ordering::SeqCst);
-        let props = props.clone().with_headers(part_headers(index, true));
+        let props = props.with_headers(part_headers(index, true));
         self.channel
             .basic_publish(
                 "".into(),
@@ -224,7 +234,8 @@ pub(crate) fn meta_of(delivery: &Delivery, channel: &Channel) -> Meta {
         redelivered: delivery.redelivered,
         parts: Parts::Broker(Box::new(PartSender {
             channel: channel.clone(),
-            route: reply_route(props),
+            reply_to: props.reply_to().clone(),
+            correlation_id: props.correlation_id().clone(),
             sent: AtomicU32::new(0),
         })),
     }
