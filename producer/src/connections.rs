@@ -1,6 +1,6 @@
 //! Client connections: how many may be open at once, and how long each may take to
 //! send its request. The limits are enforced by the patched Rocket
-//! (`patches/rocket-0.5.2`: hyper's header-read deadline and an accept-time cap) and by
+//! (`vendor/rocket-0.5.2`: hyper's header-read deadline and an accept-time cap) and by
 //! [`crate::input`] for the body; this module sizes them from the settings and the
 //! process's open-file limit, and hands them to Rocket's configuration.
 
