@@ -42,9 +42,10 @@ bench:
 fuzz:
 	scripts/fuzz
 
-## make lint: formatting, clippy, and cargo deny over the dependency tree
+## make lint: formatting, clippy, cargo deny over the dependency tree, shellcheck
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
 	scripts/fuzz lint
 	scripts/deny
+	scripts/shellcheck
