@@ -4,21 +4,14 @@
 use crate::helpers::{spawn_app, unique_srn};
 use inventory::topology::{self, Operation};
 use inventory::StudentRecord;
-use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::BasicProperties;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undecodable_messages_are_dead_lettered_and_consumers_keep_serving() {
     let app = spawn_app().await;
-    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
-        .await
-        .unwrap();
-    let channel = conn.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
+    let (conn, channel) = app.broker_channel(true).await;
     let poison: [&[u8]; 4] = [
         b"not json",
         b"\xff\xfe\x00",
@@ -92,14 +85,7 @@ async fn dead_letters_can_be_inspected_and_replayed_to_their_queue() {
     use lapin::types::{AMQPValue, FieldTable};
 
     let app = spawn_app().await;
-    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
-        .await
-        .unwrap();
-    let channel = conn.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
+    let (conn, channel) = app.broker_channel(true).await;
     // A good insert that was dead-lettered (say, by an operator during an incident).
     let record = StudentRecord::new("Replayed", &unique_srn(), "R").unwrap();
     let mut headers = FieldTable::default();
