@@ -215,11 +215,12 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DecodeError> 
 mod tests {
     use super::*;
 
-    fn record() -> StudentRecord {
+    /// A record with non-ASCII text (the read module's tests use it too).
+    pub(super) fn record() -> StudentRecord {
         StudentRecord::new("Zoë 李", "PES1UG21CS096", "A").unwrap()
     }
 
-    fn version() -> TableVersion {
+    pub(super) fn version() -> TableVersion {
         TableVersion {
             epoch: "3f2a9c".into(),
             counter: 42,
