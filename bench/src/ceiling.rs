@@ -170,21 +170,8 @@ pub(crate) async fn request_reply(
     // no UUID to make and hash per request.
     let conn = connect(url).await;
     let channel = conn.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
     let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<()>>>> = Arc::default();
-    let mut replies = channel
-        .basic_consume(
-            "amq.rabbitmq.reply-to".into(),
-            "replies".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..BasicConsumeOptions::default()
-            },
-            FieldTable::default(),
-        )
+    let mut replies = inventory::broker::calling_channel(&channel, "replies")
         .await
         .unwrap();
     let waiting = pending.clone();
