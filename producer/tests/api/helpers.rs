@@ -263,7 +263,7 @@ impl TestApp {
     pub(crate) async fn assert_stored_exactly(&self, name: &str, section: &str) {
         let srn = unique_srn();
         let (status, body) = self.insert(name, &srn, section).await;
-        assert_eq!(status, 201, "{body}");
+        assert_eq!(status, 201, "{name:?}: {body}");
         let record = serde_json::json!({"Name": name, "SRN": srn, "Section": section});
         self.assert_records(Value::Array(vec![record])).await;
     }
