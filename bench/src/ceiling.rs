@@ -46,13 +46,23 @@ fn queue_args() -> FieldTable {
     args
 }
 
-/// A channel with publisher confirms, and `queue` declared (durable, QUEUE_TYPE).
-async fn confirmed_channel(conn: &Connection, queue: &str) -> lapin::Channel {
+/// A channel, and `queue` declared on it (durable, QUEUE_TYPE).
+async fn declared_channel(conn: &Connection, queue: &str) -> lapin::Channel {
     let channel = conn.create_channel().await.unwrap();
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
     channel
-        .queue_declare(queue.into(), durable(), queue_args())
+        .queue_declare(queue.into(), durable, queue_args())
         .await
         .unwrap();
+    channel
+}
+
+/// A channel with publisher confirms, and `queue` declared (durable, QUEUE_TYPE).
+async fn confirmed_channel(conn: &Connection, queue: &str) -> lapin::Channel {
+    let channel = declared_channel(conn, queue).await;
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await
@@ -74,13 +84,6 @@ async fn publish_persistent(channel: &lapin::Channel, queue: &str) -> lapin::Pub
         .expect("publish")
 }
 
-fn durable() -> QueueDeclareOptions {
-    QueueDeclareOptions {
-        durable: true,
-        ..QueueDeclareOptions::default()
-    }
-}
-
 /// The raw request-reply loop's figures: round trips per second, latency, CPU.
 pub(crate) async fn request_reply(
     url: &str,
@@ -91,11 +94,7 @@ pub(crate) async fn request_reply(
 ) -> Figures {
     // The responder: its own connection, like a consumer process.
     let responder_conn = connect(url).await;
-    let responder = responder_conn.create_channel().await.unwrap();
-    responder
-        .queue_declare(RPC_QUEUE.into(), durable(), queue_args())
-        .await
-        .unwrap();
+    let responder = declared_channel(&responder_conn, RPC_QUEUE).await;
     responder
         .basic_qos(200, BasicQosOptions::default())
         .await
@@ -170,21 +169,8 @@ pub(crate) async fn request_reply(
     // no UUID to make and hash per request.
     let conn = connect(url).await;
     let channel = conn.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
     let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<()>>>> = Arc::default();
-    let mut replies = channel
-        .basic_consume(
-            "amq.rabbitmq.reply-to".into(),
-            "replies".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..BasicConsumeOptions::default()
-            },
-            FieldTable::default(),
-        )
+    let mut replies = inventory::broker::calling_channel(&channel, "replies")
         .await
         .unwrap();
     let waiting = pending.clone();
@@ -237,10 +223,7 @@ pub(crate) async fn request_reply(
     });
     let figures = crate::load::run(step, concurrency, warmup, duration, &[200], meter).await;
     let cleanup = conn.create_channel().await.unwrap();
-    let _ = cleanup
-        .queue_delete(RPC_QUEUE.into(), QueueDeleteOptions::default())
-        .await;
-    let _ = conn.close(200, "done".into()).await;
+    clean_up(conn, &cleanup, RPC_QUEUE).await;
     let _ = responder_conn.close(200, "done".into()).await;
     figures
 }
@@ -257,9 +240,8 @@ pub(crate) async fn publish_pipeline(
     let channel = confirmed_channel(&conn, PIPE_QUEUE).await;
     let mut confirms = FuturesUnordered::new();
     let mut confirmed = 0u64;
-    let before = meter.snapshot();
-    let started = std::time::Instant::now();
-    while started.elapsed() < duration {
+    let window = Window::open(meter);
+    while window.started.elapsed() < duration {
         while confirms.len() < IN_FLIGHT {
             confirms.push(publish_persistent(&channel, PIPE_QUEUE).await);
         }
@@ -270,13 +252,9 @@ pub(crate) async fn publish_pipeline(
     while let Some(c) = confirms.next().await {
         confirmed += u64::from(c.is_ok_and(|c| c.is_ack()));
     }
-    let rate = confirmed as f64 / started.elapsed().as_secs_f64();
-    let usage = meter.usage(&before, &meter.snapshot());
-    let _ = channel
-        .queue_delete(PIPE_QUEUE.into(), QueueDeleteOptions::default())
-        .await;
-    let _ = conn.close(200, "done".into()).await;
-    (confirmed, rate, usage)
+    let measured = window.close(meter, confirmed);
+    clean_up(conn, &channel, PIPE_QUEUE).await;
+    measured
 }
 
 /// The raw drain: `messages` persistent messages queued first (with confirms), then
@@ -306,8 +284,7 @@ pub(crate) async fn drain(
         .basic_qos(prefetch, BasicQosOptions::default())
         .await
         .unwrap();
-    let before = meter.snapshot();
-    let started = std::time::Instant::now();
+    let window = Window::open(meter);
     let mut deliveries = consumer
         .basic_consume(
             DRAIN_QUEUE.into(),
@@ -331,11 +308,38 @@ pub(crate) async fn drain(
             .basic_ack(last.delivery_tag, BasicAckOptions { multiple: true })
             .now_or_never();
     }
-    let rate = consumed as f64 / started.elapsed().as_secs_f64();
-    let usage = meter.usage(&before, &meter.snapshot());
+    let measured = window.close(meter, consumed);
+    clean_up(conn, &channel, DRAIN_QUEUE).await;
+    measured
+}
+
+/// A measured window of a raw scenario: when it opened, and the CPU counters then.
+struct Window {
+    started: std::time::Instant,
+    before: cpu::Snapshot,
+}
+
+impl Window {
+    fn open(meter: &cpu::Meter) -> Window {
+        let before = meter.snapshot();
+        Window {
+            started: std::time::Instant::now(),
+            before,
+        }
+    }
+
+    /// `count` items done in the window: the count, per second, and the CPU spent.
+    fn close(self, meter: &cpu::Meter, count: u64) -> (u64, f64, cpu::Usage) {
+        let rate = count as f64 / self.started.elapsed().as_secs_f64();
+        let usage = meter.usage(&self.before, &meter.snapshot());
+        (count, rate, usage)
+    }
+}
+
+/// Deletes a raw scenario's throwaway queue and closes its connection.
+async fn clean_up(conn: Connection, channel: &lapin::Channel, queue: &str) {
     let _ = channel
-        .queue_delete(DRAIN_QUEUE.into(), QueueDeleteOptions::default())
+        .queue_delete(queue.into(), QueueDeleteOptions::default())
         .await;
     let _ = conn.close(200, "done".into()).await;
-    (consumed, rate, usage)
 }

@@ -4,6 +4,69 @@
 use crate::report::{mib, Cpu, Row};
 use std::fmt::Write as _;
 
+/// Which figure of a scenario a target judges.
+#[derive(Clone, Copy)]
+enum Measure {
+    PerSecond,
+    P50,
+    P99,
+    /// Requests per second as a share of the raw request-reply ceiling.
+    OfCeiling,
+    /// Items per second of a scenario without HTTP latency.
+    Rate,
+}
+
+impl Measure {
+    /// The figure in `row`; `None` when the scenario did not measure it.
+    fn of(self, row: &Row, rpc: f64) -> Option<f64> {
+        let figures = row.figures.as_ref();
+        match self {
+            Measure::PerSecond => figures.map(|f| f.per_second),
+            Measure::P50 => figures.map(|f| f.p50_ms),
+            Measure::P99 => figures.map(|f| f.p99_ms),
+            Measure::OfCeiling => figures.map(|f| f.per_second / rpc),
+            Measure::Rate => row.rate,
+        }
+    }
+
+    fn show(self, value: f64) -> String {
+        match self {
+            Measure::PerSecond | Measure::Rate => format!("{value:.0}/s"),
+            Measure::P50 | Measure::P99 => format!("{value:.2} ms"),
+            Measure::OfCeiling => format!("{value:.2}"),
+        }
+    }
+}
+
+/// What a target asks of its figure.
+#[derive(Clone, Copy)]
+enum Goal {
+    AtLeast(f64),
+    Below(f64),
+}
+
+impl Goal {
+    fn met(self, value: f64) -> bool {
+        match self {
+            Goal::AtLeast(bound) => value >= bound,
+            Goal::Below(bound) => value < bound,
+        }
+    }
+}
+
+/// The targets judged from one scenario's figure: what, the scenario (by prefix), the
+/// figure and its goal.
+#[rustfmt::skip]
+const FIGURE_TARGETS: [(&str, &str, Measure, Goal); 7] = [
+    ("insert_record ≥ 8,000 req/s",                  "insert_record", Measure::PerSecond, Goal::AtLeast(8000.0)),
+    ("insert_record p99 < 25 ms",                    "insert_record", Measure::P99,       Goal::Below(25.0)),
+    ("insert_record ≥ 0.4 of request-reply ceiling", "insert_record", Measure::OfCeiling, Goal::AtLeast(0.4)),
+    ("health_check ≥ 0.5 of request-reply ceiling",  "health_check",  Measure::OfCeiling, Goal::AtLeast(0.5)),
+    ("read_full (10,000 records) p50 < 50 ms",       "read_full",     Measure::P50,       Goal::Below(50.0)),
+    ("read_paged ≥ 3,000 req/s",                     "read_paged",    Measure::PerSecond, Goal::AtLeast(3000.0)),
+    ("drain ≥ 50,000 inserts/s",                     "drain",         Measure::Rate,      Goal::AtLeast(50_000.0)),
+];
+
 /// The targets table, each judged from the figures of this run (RSS: the peak over all
 /// scenarios); `rpc` is the raw request-reply ceiling in round trips per second.
 pub(crate) fn targets(
@@ -21,57 +84,11 @@ pub(crate) fn targets(
         };
         let _ = writeln!(targets, "| {what} | {got} | {mark} |");
     };
-    let insert = find("insert_record").and_then(|r| r.figures.clone());
-    check(
-        "insert_record ≥ 8,000 req/s",
-        insert.as_ref().map(|f| f.per_second >= 8000.0),
-        insert
-            .as_ref()
-            .map_or("-".into(), |f| format!("{:.0}/s", f.per_second)),
-    );
-    check(
-        "insert_record p99 < 25 ms",
-        insert.as_ref().map(|f| f.p99_ms < 25.0),
-        insert
-            .as_ref()
-            .map_or("-".into(), |f| format!("{:.2} ms", f.p99_ms)),
-    );
-    check(
-        "insert_record ≥ 0.4 of request-reply ceiling",
-        insert.as_ref().map(|f| f.per_second / rpc >= 0.4),
-        insert
-            .as_ref()
-            .map_or("-".into(), |f| format!("{:.2}", f.per_second / rpc)),
-    );
-    let health = find("health_check").and_then(|r| r.figures.clone());
-    check(
-        "health_check ≥ 0.5 of request-reply ceiling",
-        health.as_ref().map(|f| f.per_second / rpc >= 0.5),
-        health
-            .as_ref()
-            .map_or("-".into(), |f| format!("{:.2}", f.per_second / rpc)),
-    );
-    let full = find("read_full").and_then(|r| r.figures.clone());
-    check(
-        "read_full (10,000 records) p50 < 50 ms",
-        full.as_ref().map(|f| f.p50_ms < 50.0),
-        full.as_ref()
-            .map_or("-".into(), |f| format!("{:.2} ms", f.p50_ms)),
-    );
-    let paged = find("read_paged").and_then(|r| r.figures.clone());
-    check(
-        "read_paged ≥ 3,000 req/s",
-        paged.as_ref().map(|f| f.per_second >= 3000.0),
-        paged
-            .as_ref()
-            .map_or("-".into(), |f| format!("{:.0}/s", f.per_second)),
-    );
-    let drain = find("drain").and_then(|r| r.rate);
-    check(
-        "drain ≥ 50,000 inserts/s",
-        drain.map(|r| r >= 50_000.0),
-        drain.map_or("-".into(), |r| format!("{r:.0}/s")),
-    );
+    for (what, scenario, measure, goal) in FIGURE_TARGETS {
+        let value = find(scenario).and_then(|r| measure.of(r, rpc));
+        let shown = value.map_or("-".into(), |v| measure.show(v));
+        check(what, value.map(|v| goal.met(v)), shown);
+    }
     // Normal operation: the slow-client attack's memory is judged in its own section.
     let peak = |p: &str| {
         rows.iter()

@@ -72,32 +72,27 @@ fn ordinary(bench: &Bench, base: &str, tag: &'static str) -> Step {
     })
 }
 
+/// The ordinary load against `base` (SRNs tagged `tag`), measured as the row
+/// `slow_clients: ordinary load {what}`.
+async fn ordinary_row(bench: &Bench, base: &str, tag: &'static str, what: &str) -> Row {
+    let name = format!("slow_clients: ordinary load {what}");
+    bench
+        .http_scenario(&name, ordinary(bench, base, tag), &[200, 201])
+        .await
+}
+
 /// Runs the scenario: three rows for the report's tables, and the findings.
 pub(crate) async fn run(bench: &Bench) -> (Vec<Row>, Findings) {
     let base = bench.stack.base.clone();
     let mut rows = Vec::new();
-    let expected: &'static [u16] = &[200, 201];
-    let alone = bench
-        .http_scenario(
-            "slow_clients: ordinary load alone (50% health, 50% insert)",
-            ordinary(bench, &base, "N"),
-            expected,
-        )
-        .await;
-    rows.push(alone);
+    rows.push(ordinary_row(bench, &base, "N", "alone (50% health, 50% insert)").await);
 
     // The alternative: the same load through HAProxy, its CPU counted in the total.
     let producer_addr = base.trim_start_matches("http://").to_owned();
     let haproxy_missing = match Haproxy::start(&bench.stack.dir, &producer_addr).await {
         Ok(proxy) => {
             bench.meter.watch("haproxy", proxy.pid);
-            let mut row = bench
-                .http_scenario(
-                    "slow_clients: ordinary load through HAProxy",
-                    ordinary(bench, &proxy.base, "P"),
-                    expected,
-                )
-                .await;
+            let mut row = ordinary_row(bench, &proxy.base, "P", "through HAProxy").await;
             bench.meter.unwatch("haproxy");
             proxy.stop().await;
             if let Some(cpu) = &row.cpu {
@@ -139,14 +134,8 @@ pub(crate) async fn run(bench: &Bench) -> (Vec<Row>, Findings) {
     }
     let ramp_seconds = ramp.elapsed().as_secs_f64();
     let sockets_height = socket_fds(pid);
-    let under = bench
-        .http_scenario(
-            "slow_clients: ordinary load under attack (10,000 slow connections)",
-            ordinary(bench, &base, "A"),
-            expected,
-        )
-        .await;
-    let mut under = under;
+    let what = "under attack (10,000 slow connections)";
+    let mut under = ordinary_row(bench, &base, "A", what).await;
     under.note = format!(
         "{}; {} attack connections open when measured",
         under.note,

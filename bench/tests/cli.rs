@@ -2,23 +2,16 @@
 //! or an unknown scenario prints usage and exits 2, without a panic and before anything
 //! is measured.
 
-use std::process::{Command, Output};
+use test_support::Cli;
 
-fn bench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(args)
-        // Had the bench gone past its arguments, it would fail on this folder.
-        .env("STACK_DIR", "/nonexistent/bench-cli-test")
-        .output()
-        .expect("run bench")
+fn bench() -> Cli {
+    // Had the bench gone past its arguments, it would fail on this folder.
+    Cli::new(env!("CARGO_BIN_EXE_bench"), "bench").env("STACK_DIR", "/nonexistent/bench-cli-test")
 }
 
 #[test]
 fn help_prints_usage_and_exits_0() {
-    let out = bench(&["--help"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("Usage: bench"), "{stdout}");
+    let stdout = bench().run(&["--help"]).help();
     for flag in [
         "--duration",
         "--warmup",
@@ -37,13 +30,8 @@ fn help_prints_usage_and_exits_0() {
 
 #[test]
 fn a_wrong_flag_prints_usage_and_exits_2_without_a_panic() {
-    for args in [&["--no-such-flag"][..], &["extra"]] {
-        let out = bench(args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains("Usage: bench"), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    }
+    bench().run(&["--no-such-flag"]).usage_error();
+    bench().run(&["extra"]).usage_error();
 }
 
 #[test]
@@ -55,11 +43,6 @@ fn a_bad_value_is_named_and_exits_2_without_a_panic() {
         (&["--concurrency", "0"], "--concurrency"),
         (&["--scenarios", "health_check,no_such"], "no_such"),
     ] {
-        let out = bench(args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(named), "{args:?}: {stderr}");
-        assert!(stderr.contains("--help"), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        bench().run(args).bad_value(&[named]);
     }
 }

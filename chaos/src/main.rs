@@ -76,11 +76,16 @@ impl Config {
     }
 }
 
+/// `scripts/stack ARGS` for the chaos stack.
+fn stack_command(config: &Config, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(config.root.join("scripts/stack"));
+    command.args(args).env("STACK_DIR", &config.dir);
+    command
+}
+
 /// Runs `scripts/stack ARGS` for the chaos stack; panics if it fails.
 async fn stack(config: &Config, args: &[&str]) {
-    let status = tokio::process::Command::new(config.root.join("scripts/stack"))
-        .args(args)
-        .env("STACK_DIR", &config.dir)
+    let status = stack_command(config, args)
         .status()
         .await
         .expect("run scripts/stack");
@@ -89,9 +94,7 @@ async fn stack(config: &Config, args: &[&str]) {
 
 /// Runs `scripts/stack ARGS` and returns what it printed.
 async fn stack_output(config: &Config, args: &[&str]) -> String {
-    let out = tokio::process::Command::new(config.root.join("scripts/stack"))
-        .args(args)
-        .env("STACK_DIR", &config.dir)
+    let out = stack_command(config, args)
         .output()
         .await
         .expect("run scripts/stack");
@@ -208,20 +211,10 @@ async fn first_success_after(stats: &Stats, since: Instant) -> Option<Duration> 
 }
 
 async fn dead_letter_count(config: &Config) -> u64 {
-    let api = config.stack_var("TEST_RABBITMQ_API");
-    let (scheme, rest) = api.split_once("://").unwrap();
-    let (creds, host) = rest.split_once('@').unwrap();
-    let (user, password) = creds.split_once(':').unwrap();
-    let queue: serde_json::Value = reqwest::Client::new()
-        .get(format!("{scheme}://{host}/queues/%2f/dead_letters"))
-        .basic_auth(user, Some(password))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("read dead_letters through the management API")
-        .json()
-        .await
-        .unwrap();
+    let api = test_support::ManagementApi::at(&config.stack_var("TEST_RABBITMQ_API"));
+    let queue = api
+        .get("/queues/%2f/dead_letters", "read dead_letters")
+        .await;
     // The management API refreshes queue stats every few seconds.
     queue["messages"].as_u64().unwrap_or(0)
 }
@@ -250,89 +243,84 @@ async fn main() -> ExitCode {
     result
 }
 
-/// The single-node faults: consumer kills, broker restart, database outage, producer
-/// kill and graceful stops. Returns the broker's and the database's recovery times.
-async fn single_node_faults(
-    config: &Config,
+/// What every fault needs: the stack, the clock the log counts from, and what the
+/// clients saw (to time recovery).
+struct Faults<'a> {
+    config: &'a Config,
     started: Instant,
-    stats: &Stats,
-) -> (Option<Duration>, Option<Duration>) {
-    let pause = |secs: u64| tokio::time::sleep(Duration::from_secs(secs));
-    for i in 1..=config.consumer_kills {
-        log(
-            started,
-            &format!("SIGKILL consumer-insert ({i}/{})", config.consumer_kills),
-        );
-        signal(config, "consumer-insert", "-KILL").await;
-        pause(1).await;
-        stack(config, &["start"]).await;
-        pause(2).await;
+    stats: &'a Stats,
+}
+
+impl Faults<'_> {
+    fn log(&self, what: &str) {
+        log(self.started, what);
     }
 
-    log(started, "stopping RabbitMQ");
-    stack(config, &["stop-rabbitmq"]).await;
-    pause(3).await;
-    log(started, "starting RabbitMQ");
-    // Timed from the start command: includes the broker's own boot (about 6 s here).
-    let broker_starting = Instant::now();
-    stack(config, &["infra"]).await;
-    let broker_recovery = first_success_after(stats, broker_starting).await;
-    log(
-        started,
-        &format!("first 2xx after RabbitMQ was started: {broker_recovery:?}"),
-    );
+    /// Sends `sig` to `binary` (saying `what`), waits `down` seconds, has scripts/stack
+    /// start whatever is not running, and gives it `settle` seconds.
+    async fn restart(&self, what: &str, (binary, sig): (&str, &str), (down, settle): (u64, u64)) {
+        self.log(what);
+        signal(self.config, binary, sig).await;
+        pause(down).await;
+        stack(self.config, &["start"]).await;
+        pause(settle).await;
+    }
+
+    /// Stops a server (`scripts/stack` command `stop`) for `down` seconds and starts it
+    /// again; returns how long after the start command the first 2xx came. Timed from
+    /// the start command, so it includes the server's own boot (about 6 s for RabbitMQ
+    /// here).
+    async fn outage(&self, server: &str, stop: &str, down: u64) -> Option<Duration> {
+        self.log(&format!("stopping {server} for {down} s"));
+        stack(self.config, &[stop]).await;
+        pause(down).await;
+        self.log(&format!("starting {server}"));
+        let starting = Instant::now();
+        stack(self.config, &["infra"]).await;
+        let recovery = first_success_after(self.stats, starting).await;
+        self.log(&format!(
+            "first 2xx after {server} was started: {recovery:?}"
+        ));
+        recovery
+    }
+}
+
+async fn pause(secs: u64) {
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+}
+
+/// The single-node faults: consumer kills, broker restart, database outage, producer
+/// kill and graceful stops. Returns the broker's and the database's recovery times.
+async fn single_node_faults(f: &Faults<'_>) -> (Option<Duration>, Option<Duration>) {
+    let kills = f.config.consumer_kills;
+    for i in 1..=kills {
+        let what = format!("SIGKILL consumer-insert ({i}/{kills})");
+        f.restart(&what, ("consumer-insert", "-KILL"), (1, 2)).await;
+    }
+    let broker_recovery = f.outage("RabbitMQ", "stop-rabbitmq", 3).await;
     pause(2).await;
-
-    log(started, "stopping MariaDB for 10 s");
-    stack(config, &["stop-mariadb"]).await;
-    pause(10).await;
-    log(started, "starting MariaDB");
-    let database_starting = Instant::now();
-    stack(config, &["infra"]).await;
-    let database_recovery = first_success_after(stats, database_starting).await;
-    log(
-        started,
-        &format!("first 2xx after MariaDB came back: {database_recovery:?}"),
-    );
+    let database_recovery = f.outage("MariaDB", "stop-mariadb", 10).await;
     pause(2).await;
-
-    log(started, "SIGKILL producer");
-    signal(config, "producer", "-KILL").await;
-    pause(1).await;
-    stack(config, &["start"]).await;
-    pause(2).await;
-
-    log(started, "SIGTERM consumer-insert (graceful)");
-    signal(config, "consumer-insert", "-TERM").await;
-    stack(config, &["start"]).await;
-    pause(2).await;
-
-    log(started, "SIGTERM producer (graceful)");
-    signal(config, "producer", "-TERM").await;
-    stack(config, &["start"]).await;
-    pause(3).await;
-
+    f.restart("SIGKILL producer", ("producer", "-KILL"), (1, 2))
+        .await;
+    let graceful = "SIGTERM consumer-insert (graceful)";
+    f.restart(graceful, ("consumer-insert", "-TERM"), (0, 2))
+        .await;
+    let graceful = "SIGTERM producer (graceful)";
+    f.restart(graceful, ("producer", "-TERM"), (0, 3)).await;
     (broker_recovery, database_recovery)
 }
 
 /// The cluster faults: a consumer replica killed, one broker node stopped, then the
 /// node holding the insert_record queue's leader stopped. Recovery is timed from each
 /// node's stop: the other nodes must go on serving.
-async fn cluster_faults(
-    config: &Config,
-    started: Instant,
-    stats: &Stats,
-) -> (Option<Duration>, Option<Duration>) {
-    let pause = |secs: u64| tokio::time::sleep(Duration::from_secs(secs));
-    log(started, "SIGKILL consumer-insert (one of two replicas)");
-    signal(config, "consumer-insert", "-KILL").await;
-    pause(2).await;
-    stack(config, &["start"]).await;
-    pause(2).await;
+async fn cluster_faults(f: &Faults<'_>) -> (Option<Duration>, Option<Duration>) {
+    let what = "SIGKILL consumer-insert (one of two replicas)";
+    f.restart(what, ("consumer-insert", "-KILL"), (2, 2)).await;
 
     let mut worst: Option<Duration> = Some(Duration::ZERO);
     for round in ["a follower", "the insert_record leader"] {
-        let leader: usize = stack_output(config, &["queue-leader", "insert_record"])
+        let leader: usize = stack_output(f.config, &["queue-leader", "insert_record"])
             .await
             .parse()
             .expect("node index");
@@ -341,24 +329,22 @@ async fn cluster_faults(
         } else {
             leader
         };
-        log(
-            started,
-            &format!("stopping RabbitMQ node {victim} ({round}; leader is node {leader})"),
-        );
+        f.log(&format!(
+            "stopping RabbitMQ node {victim} ({round}; leader is node {leader})"
+        ));
         let stopped = Instant::now();
-        stack(config, &["stop-rabbitmq-node", &victim.to_string()]).await;
-        let recovery = first_success_after(stats, stopped).await;
-        log(
-            started,
-            &format!("first 2xx after node {victim} stopped: {recovery:?}"),
-        );
+        stack(f.config, &["stop-rabbitmq-node", &victim.to_string()]).await;
+        let recovery = first_success_after(f.stats, stopped).await;
+        f.log(&format!(
+            "first 2xx after node {victim} stopped: {recovery:?}"
+        ));
         worst = match (worst, recovery) {
             (Some(w), Some(r)) => Some(w.max(r)),
             _ => None,
         };
         pause(8).await;
-        log(started, &format!("starting RabbitMQ node {victim} again"));
-        stack(config, &["infra"]).await;
+        f.log(&format!("starting RabbitMQ node {victim} again"));
+        stack(f.config, &["infra"]).await;
         pause(5).await;
     }
     (worst, Some(Duration::ZERO))
@@ -381,13 +367,17 @@ async fn run(config: &Config, started: Instant, database_url: &str) -> ExitCode 
         })
         .collect();
     log(started, &format!("{} clients inserting", config.clients));
-    let pause = |secs: u64| tokio::time::sleep(Duration::from_secs(secs));
     pause(3).await;
 
+    let faults = Faults {
+        config,
+        started,
+        stats: &stats,
+    };
     let (broker_recovery, database_recovery) = if config.cluster {
-        cluster_faults(config, started, &stats).await
+        cluster_faults(&faults).await
     } else {
-        single_node_faults(config, started, &stats).await
+        single_node_faults(&faults).await
     };
 
     log(started, "stopping the load; clients finish their last SRN");

@@ -9,7 +9,7 @@
 
 use crate::http::{Answer, Http, Req};
 use crate::listing::Listing;
-use crate::report::Outcome;
+use crate::report::{Outcome, PerAction};
 use crate::srn::SrnPool;
 use crate::variants::{Value, Variant};
 use protocol::shapes::{Action, FieldName, NAME, SECTION, SRN};
@@ -30,24 +30,7 @@ pub struct Options {
 pub const PARALLEL: usize = 32;
 
 /// The shape discovery settled on for each action.
-#[derive(Debug, Default, Clone)]
-pub struct Found {
-    pub health: Option<Variant>,
-    pub read: Option<Variant>,
-    pub insert: Option<Variant>,
-    pub delete: Option<Variant>,
-}
-
-impl Found {
-    pub fn get(&self, action: Action) -> Option<Variant> {
-        match action {
-            Action::HealthCheck => self.health,
-            Action::ReadDatabase | Action::ReadRecord => self.read,
-            Action::InsertRecord => self.insert,
-            Action::DeleteRecord => self.delete,
-        }
-    }
-}
+pub type Found = PerAction<Option<Variant>>;
 
 /// Something that stopped working, where it was seen and how.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 use crate::catalogue::CheckInfo;
 use crate::latency::RouteLatency;
 use crate::srn::Format;
+use protocol::shapes::Action;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,14 +103,52 @@ impl Outcome {
     }
 }
 
-/// Which shape discovery settled on for each action (the label of its variant).
+/// One value for each action discovery finds a shape for (a read of one record goes
+/// by the read's).
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Accepted {
-    pub health: Option<String>,
-    pub read: Option<String>,
-    pub insert: Option<String>,
-    pub delete: Option<String>,
+pub struct PerAction<T> {
+    pub health: T,
+    pub read: T,
+    pub insert: T,
+    pub delete: T,
 }
+
+impl<T> PerAction<T> {
+    /// Each action's key and value, in the order reports list them.
+    pub fn by_key(&self) -> [(&'static str, &T); 4] {
+        [
+            ("health", &self.health),
+            ("read", &self.read),
+            ("insert", &self.insert),
+            ("delete", &self.delete),
+        ]
+    }
+
+    /// The same actions with `f` of each value.
+    pub fn map<U>(&self, f: impl Fn(&T) -> U) -> PerAction<U> {
+        PerAction {
+            health: f(&self.health),
+            read: f(&self.read),
+            insert: f(&self.insert),
+            delete: f(&self.delete),
+        }
+    }
+}
+
+impl<T: Copy> PerAction<T> {
+    /// The value for `action`.
+    pub fn get(&self, action: Action) -> T {
+        match action {
+            Action::HealthCheck => self.health,
+            Action::ReadDatabase | Action::ReadRecord => self.read,
+            Action::InsertRecord => self.insert,
+            Action::DeleteRecord => self.delete,
+        }
+    }
+}
+
+/// Which shape discovery settled on for each action (the label of its variant).
+pub type Accepted = PerAction<Option<String>>;
 
 /// The records the run made and whether they are gone.
 #[derive(Debug, Clone, Default, Serialize)]

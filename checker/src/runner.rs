@@ -8,28 +8,19 @@ use crate::checks;
 use crate::cleanup;
 use crate::ctx::{Ctx, Options, PARALLEL};
 use crate::http::Http;
-use crate::report::{Accepted, Limits, Outcome, Report, Status};
+use crate::report::{Limits, Outcome, Report, Status};
 use indicatif::ProgressBar;
 use protocol::shapes::Action;
 use std::time::{Instant, SystemTime};
 use tokio::sync::watch;
 
-/// Which check finds each action's shape.
-fn discovered_by(action: Action) -> &'static str {
+/// What an action is called in a skip reason, and which check finds its shape.
+fn action_name(action: Action) -> (&'static str, &'static str) {
     match action {
-        Action::HealthCheck => "health",
-        Action::ReadDatabase | Action::ReadRecord => "read",
-        Action::InsertRecord => "insert",
-        Action::DeleteRecord => "delete",
-    }
-}
-
-fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::HealthCheck => "health check",
-        Action::ReadDatabase | Action::ReadRecord => "read",
-        Action::InsertRecord => "insert",
-        Action::DeleteRecord => "delete",
+        Action::HealthCheck => ("health check", "health"),
+        Action::ReadDatabase | Action::ReadRecord => ("read", "read"),
+        Action::InsertRecord => ("insert", "insert"),
+        Action::DeleteRecord => ("delete", "delete"),
     }
 }
 
@@ -48,18 +39,16 @@ fn skip_reason(ctx: &Ctx, info: &CheckInfo, stopped: Option<&str>) -> Option<Str
         ));
     }
     for &action in info.needs {
+        let (name, discovered_by) = action_name(action);
         if let Some(broken) = ctx.is_broken(action) {
             return Some(format!(
-                "{} stopped working in `{}` (see there)",
-                action_name(action),
+                "{name} stopped working in `{}` (see there)",
                 broken.check
             ));
         }
         if ctx.found.get(action).is_none() {
             return Some(format!(
-                "no working {} shape (`{}` did not pass)",
-                action_name(action),
-                discovered_by(action)
+                "no working {name} shape (`{discovered_by}` did not pass)"
             ));
         }
     }
@@ -109,7 +98,6 @@ pub async fn check(
     }
     bar.set_message(format!("{url}: cleanup"));
     let cleanup = cleanup::run(&mut ctx, stopped.is_some()).await;
-    let label = |action| ctx.found.get(action).map(|v| v.label());
     let mut report = Report {
         url: url.to_string(),
         tool: concat!("inventory-check ", env!("CARGO_PKG_VERSION")).to_string(),
@@ -118,12 +106,7 @@ pub async fn check(
         ok: false,
         srn_format: ctx.srns.format,
         srn_prefix: ctx.srns.prefix(),
-        accepted: Accepted {
-            health: label(Action::HealthCheck),
-            read: label(Action::ReadDatabase),
-            insert: label(Action::InsertRecord),
-            delete: label(Action::DeleteRecord),
-        },
+        accepted: ctx.found.map(|found| found.map(|v| v.label())),
         checks: results,
         latency: ctx.http.latencies().summary(),
         cleanup,

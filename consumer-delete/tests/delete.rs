@@ -3,22 +3,15 @@
 
 use consumer_delete::DeleteRecord;
 use inventory::handler::{Handler, Message, Meta};
-use mysql_async::prelude::*;
 use protocol::message::DeleteRequest;
 use protocol::{Reply, Srn, StudentRecord};
-use test_support::{fresh_database, srns_in, unique_srn, version_counter};
+use test_support::{execute as sql, fresh_database, srns_in, unique_srn, version_counter};
 
 fn message(srn: &Srn) -> Message<DeleteRequest> {
     Message {
         input: DeleteRequest { srn: srn.clone() },
         meta: Meta::with_id("d1"),
     }
-}
-
-async fn sql(url: &str, statement: &str) {
-    let mut conn = mysql_async::Conn::from_url(url).await.unwrap();
-    conn.query_drop(statement).await.unwrap();
-    conn.disconnect().await.unwrap();
 }
 
 #[tokio::test]

@@ -458,33 +458,39 @@ fn messages(s: &mut Vec<Seed>) {
     }
 }
 
+/// A `record` seed: `name \n srn \n section`.
+fn record(seeds: &mut Vec<Seed>, name: &str, [student, srn, section]: [&str; 3]) {
+    seed(seeds, "record", name, [student, srn, section].join("\n"));
+}
+
 fn records(s: &mut Vec<Seed>) {
-    // protocol/src/record.rs; a seed is `name \n srn \n section`.
+    // protocol/src/record.rs: name, SRN, section.
     let cases = [
-        ("valid", "Anshul Ranjan\nPES1UG21CS096\nB"),
-        ("srn-trimmed", "Ann\n  pes1ug21cs096 \nA"),
-        ("srn-double-quoted", "Ann\n\"PES1UG21CS096\"\nA"),
-        ("srn-single-quoted", "Ann\n'pes1ug21cs096'\nA"),
-        ("srn-quoted-spaces", "Ann\n \" PES1UG21CS096 \" \nA"),
-        ("srn-space", "Ann\nPES 1\nA"),
-        ("srn-semicolon", "Ann\nPES;DROP\nA"),
-        ("srn-accent", "Ann\nPÉS1\nA"),
-        ("srn-lone-quote", "Ann\n\"PES1\nA"),
-        ("srn-mixed-quotes", "Ann\n'a\"\nA"),
-        ("srn-empty-quotes", "Ann\n\"\"\nA"),
-        ("name-unicode", "  Zoë Ñúñez 李小龍 🚀\nx1\nA"),
-        ("name-blank", " \t\nS1\nA"),
-        ("name-nul", "Ann\0\nS1\nA"),
-        ("section-newline", "Ann\nS1\nA\nB"),
-        ("sql", "Robert'); DROP TABLE students;-- \"%_\\\nS1\n'; --"),
+        ("valid", ["Anshul Ranjan", "PES1UG21CS096", "B"]),
+        ("srn-trimmed", ["Ann", "  pes1ug21cs096 ", "A"]),
+        ("srn-double-quoted", ["Ann", "\"PES1UG21CS096\"", "A"]),
+        ("srn-single-quoted", ["Ann", "'pes1ug21cs096'", "A"]),
+        ("srn-quoted-spaces", ["Ann", " \" PES1UG21CS096 \" ", "A"]),
+        ("srn-space", ["Ann", "PES 1", "A"]),
+        ("srn-semicolon", ["Ann", "PES;DROP", "A"]),
+        ("srn-accent", ["Ann", "PÉS1", "A"]),
+        ("srn-lone-quote", ["Ann", "\"PES1", "A"]),
+        ("srn-mixed-quotes", ["Ann", "'a\"", "A"]),
+        ("srn-empty-quotes", ["Ann", "\"\"", "A"]),
+        ("name-unicode", ["  Zoë Ñúñez 李小龍 🚀", "x1", "A"]),
+        ("name-blank", [" \t", "S1", "A"]),
+        ("name-nul", ["Ann\0", "S1", "A"]),
+        ("section-newline", ["Ann", "S1", "A\nB"]),
+        (
+            "sql",
+            ["Robert'); DROP TABLE students;-- \"%_\\", "S1", "'; --"],
+        ),
     ];
-    for (name, text) in cases {
-        seed(s, "record", name, text);
+    for (name, fields) in cases {
+        record(s, name, fields);
     }
-    let srn_33 = format!("Ann\n{}\nA", "A".repeat(33));
-    seed(s, "record", "srn-33-characters", srn_33);
-    let name_101 = format!("{}\nS1\nA", "é".repeat(101));
-    seed(s, "record", "name-101-characters", name_101);
+    record(s, "srn-33-characters", ["Ann", &"A".repeat(33), "A"]);
+    record(s, "name-101-characters", [&"é".repeat(101), "S1", "A"]);
 }
 
 #[cfg(test)]

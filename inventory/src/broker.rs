@@ -1,4 +1,5 @@
-//! Connecting to RabbitMQ, and the bounded backoff every reconnect loop uses.
+//! Connecting to RabbitMQ, a caller's channel, and the bounded backoff every reconnect
+//! loop uses.
 //!
 //! Recovery is our own supervised loop (connect, declare, serve, and on any error start
 //! over) rather than lapin's auto-recovery, so that a broker restart is handled by the
@@ -6,8 +7,11 @@
 
 use crate::shutdown::Shutdown;
 use crate::tls::ClientTls;
+use crate::topology;
+use lapin::options::{BasicConsumeOptions, ConfirmSelectOptions};
+use lapin::types::FieldTable;
 use lapin::uri::AMQPUri;
-use lapin::{Connection, ConnectionProperties};
+use lapin::{Channel, Connection, ConnectionProperties, Consumer};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -71,6 +75,26 @@ pub async fn connect_with(
         }
     }
     Err(last_error.expect("at least one attempt was made"))
+}
+
+/// Makes `channel` a caller's: publisher confirms on (a publish resolves when the broker
+/// has the message), and a consumer, named `tag`, of RabbitMQ's direct reply-to
+/// pseudo-queue, whose deliveries are never acked. Returns that consumer.
+pub async fn calling_channel(channel: &Channel, tag: &str) -> Result<Consumer, lapin::Error> {
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    channel
+        .basic_consume(
+            topology::REPLY_TO.into(),
+            tag.into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
 }
 
 /// Exponential backoff from 100 ms to 5 s.

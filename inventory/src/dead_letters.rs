@@ -5,6 +5,7 @@
 //! only then acked in `dead_letters`, so a failure in between leaves a copy, never none.
 
 use crate::topology::{self, Operation};
+use protocol::message::headers;
 
 use lapin::message::Delivery;
 use lapin::options::{
@@ -33,10 +34,10 @@ pub enum ReplayError {
 }
 
 fn describe(props: &BasicProperties, data: &[u8]) -> DeadLetter {
-    let headers = props.headers().as_ref();
+    let table = props.headers().as_ref();
     DeadLetter {
-        origin: topology::header_str(headers, topology::ORIGIN_HEADER),
-        reason: topology::header_str(headers, topology::REASON_HEADER),
+        origin: topology::header_str(table, headers::DEAD_LETTER_ORIGIN),
+        reason: topology::header_str(table, headers::DEAD_LETTER_REASON),
         message_id: props.message_id().as_ref().map(|id| id.to_string()),
         body: String::from_utf8_lossy(data).into_owned(),
     }
@@ -115,19 +116,21 @@ pub async fn replay(channel: &Channel, limit: usize) -> Result<Vec<DeadLetter>, 
             continue;
         };
         // The reason headers go: a replayed message starts over.
-        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        let mut table = delivery.properties.headers().clone().unwrap_or_default();
         let kept: FieldTable = {
             let mut t = FieldTable::default();
-            for (k, v) in headers.inner() {
-                if k.as_str() != topology::REASON_HEADER && k.as_str() != topology::ORIGIN_HEADER {
+            for (k, v) in table.inner() {
+                if k.as_str() != headers::DEAD_LETTER_REASON
+                    && k.as_str() != headers::DEAD_LETTER_ORIGIN
+                {
                     t.insert(k.clone(), v.clone());
                 }
             }
             t
         };
-        headers = kept;
-        headers.insert(ShortString::from("x-replayed"), AMQPValue::Boolean(true));
-        let props = delivery.properties.clone().with_headers(headers);
+        table = kept;
+        table.insert(ShortString::from("x-replayed"), AMQPValue::Boolean(true));
+        let props = delivery.properties.clone().with_headers(table);
         let confirm = channel
             .basic_publish(
                 topology::EXCHANGE.into(),

@@ -9,31 +9,43 @@
 use std::fmt;
 use std::ops::Deref;
 
-/// A password or token. Prints as `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// What both secret types share: made from text, and the text given back only by
+/// name. How each prints is its own.
+macro_rules! secret_text {
+    ($(#[$doc:meta])* $type:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $type(String);
 
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
+        impl $type {
+            pub fn new(value: impl Into<String>) -> $type {
+                $type(value.into())
+            }
 
-    /// The secret itself, for the one place that compares or sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
+            /// The text with its secret, for the code that compares, sends or connects
+            /// with it.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $type {
+            fn from(value: String) -> Self {
+                $type(value)
+            }
+        }
+
+        impl From<&str> for $type {
+            fn from(value: &str) -> Self {
+                $type(value.to_owned())
+            }
+        }
+    };
 }
 
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Secret(value)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(value: &str) -> Self {
-        Secret(value.to_owned())
-    }
+secret_text! {
+    /// A password or token. Prints as `***`.
+    Secret
 }
 
 impl fmt::Debug for Secret {
@@ -48,24 +60,18 @@ impl fmt::Display for Secret {
     }
 }
 
-/// A connection URL that may carry a password (`scheme://user:password@host/...`), or
-/// several comma-separated (a cluster). Prints with every password replaced by `***`.
-///
-/// It dereferences to the full text, so it can be handed to code that connects
-/// (`broker::connect(&settings.amqp_url, ..)`); formatting it never shows the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretUrl(String);
+secret_text! {
+    /// A connection URL that may carry a password (`scheme://user:password@host/...`),
+    /// or several comma-separated (a cluster). Prints with every password replaced by
+    /// `***`.
+    ///
+    /// It dereferences to the full text, so it can be handed to code that connects
+    /// (`broker::connect(&settings.amqp_url, ..)`); formatting it never shows the
+    /// password.
+    SecretUrl
+}
 
 impl SecretUrl {
-    pub fn new(url: impl Into<String>) -> SecretUrl {
-        SecretUrl(url.into())
-    }
-
-    /// The URL with its password, for the code that connects.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
     /// The URL(s) with every password replaced, for log lines and error messages.
     pub fn redacted(&self) -> String {
         self.0
@@ -86,18 +92,6 @@ impl Deref for SecretUrl {
 impl AsRef<str> for SecretUrl {
     fn as_ref(&self) -> &str {
         &self.0
-    }
-}
-
-impl From<String> for SecretUrl {
-    fn from(value: String) -> Self {
-        SecretUrl(value)
-    }
-}
-
-impl From<&str> for SecretUrl {
-    fn from(value: &str) -> Self {
-        SecretUrl(value.to_owned())
     }
 }
 

@@ -15,10 +15,6 @@ pub const DEAD_LETTER_EXCHANGE: &str = "student_records.dead_letter";
 pub const DEAD_LETTER_QUEUE: &str = "dead_letters";
 /// RabbitMQ's direct reply-to pseudo-queue: replies without declaring a queue per caller.
 pub const REPLY_TO: &str = "amq.rabbitmq.reply-to";
-/// Header a consumer sets on a dead-lettered message to say why.
-pub const REASON_HEADER: &str = "x-dead-letter-reason";
-/// Header a consumer sets on a dead-lettered message to say where it came from.
-pub const ORIGIN_HEADER: &str = "x-original-queue";
 
 /// What kind of queues to declare: `classic` for a single node, `quorum` (replicated
 /// with Raft across a cluster) for several. All processes of a deployment must agree.

@@ -302,6 +302,13 @@ async fn connect_to(tls: &ClientTls, ip: &str, port: u16) -> lapin::Error {
     result.expect_err("the server closes after the TLS handshake")
 }
 
+/// The TLS failure `err` is, which must say `problem`.
+fn tls_failure<'e>(err: &'e lapin::Error, problem: &str) -> &'e TlsFailure {
+    let failure = TlsFailure::in_amqp(err).unwrap_or_else(|| panic!("not a TLS failure: {err}"));
+    assert!(failure.problem.contains(problem), "{failure}");
+    failure
+}
+
 #[tokio::test]
 async fn a_server_signed_by_the_configured_ca_is_accepted() {
     let (port, server) = serve_once(Server::Tls { client_ca: false });
@@ -314,12 +321,8 @@ async fn a_server_signed_by_the_configured_ca_is_accepted() {
 async fn a_server_signed_by_another_ca_is_refused_naming_it() {
     let (port, server) = serve_once(Server::Tls { client_ca: false });
     let err = connect(&client(&[("TLS_CA_FILE", &fixture("other-ca.pem"))]), port).await;
-    let failure = TlsFailure::in_amqp(&err).unwrap_or_else(|| panic!("not a TLS failure: {err}"));
+    let failure = tls_failure(&err, "not signed by a CA we trust");
     assert_eq!(failure.peer, format!("amqps://127.0.0.1:{port}"));
-    assert!(
-        failure.problem.contains("not signed by a CA we trust"),
-        "{failure}"
-    );
     assert!(failure.problem.contains("other-ca.pem"), "{failure}");
     assert!(
         !server.join().unwrap().0,
@@ -333,12 +336,8 @@ async fn a_certificate_for_another_address_is_refused() {
     let (port, server) = serve_at("127.0.0.2", Server::Tls { client_ca: false }, 1);
     let tls = client(&[("TLS_CA_FILE", &fixture("ca.pem"))]);
     let err = connect_to(&tls, "127.0.0.2", port).await;
-    let failure = TlsFailure::in_amqp(&err).unwrap_or_else(|| panic!("not a TLS failure: {err}"));
+    let failure = tls_failure(&err, "not issued for this host");
     assert_eq!(failure.peer, format!("amqps://127.0.0.2:{port}"));
-    assert!(
-        failure.problem.contains("not issued for this host"),
-        "{failure}"
-    );
     server.join().unwrap();
 }
 
@@ -347,11 +346,7 @@ async fn the_public_roots_do_not_trust_a_private_ca() {
     // No TLS_CA_FILE: the built-in roots, which do not hold the test CA.
     let (port, server) = serve_once(Server::Tls { client_ca: false });
     let err = connect(&ClientTls::default(), port).await;
-    let failure = TlsFailure::in_amqp(&err).expect("refused");
-    assert!(
-        failure.problem.contains("built-in public roots"),
-        "{failure}"
-    );
+    tls_failure(&err, "built-in public roots");
     server.join().unwrap();
 }
 
@@ -359,8 +354,7 @@ async fn the_public_roots_do_not_trust_a_private_ca() {
 async fn a_plaintext_server_on_an_amqps_url_is_named_as_such() {
     let (port, server) = serve_once(Server::Plaintext);
     let err = connect(&client(&[("TLS_CA_FILE", &fixture("ca.pem"))]), port).await;
-    let failure = TlsFailure::in_amqp(&err).unwrap_or_else(|| panic!("not a TLS failure: {err}"));
-    assert!(failure.problem.contains("does not speak TLS"), "{failure}");
+    tls_failure(&err, "does not speak TLS");
     assert!(
         err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
@@ -378,9 +372,8 @@ async fn a_plaintext_url_to_a_tls_port_is_named_as_such() {
         .connect_amqp(uri, ConnectionProperties::default())
         .await
         .expect_err("a TLS port does not answer plaintext AMQP");
-    let failure = TlsFailure::in_amqp(&err).unwrap_or_else(|| panic!("not explained: {err}"));
+    let failure = tls_failure(&err, "TLS-only port");
     assert_eq!(failure.peer, format!("amqp://127.0.0.1:{port}"));
-    assert!(failure.problem.contains("TLS-only port"), "{failure}");
     server.join().unwrap();
 }
 

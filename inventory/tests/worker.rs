@@ -5,8 +5,8 @@
 use futures_util::StreamExt;
 use inventory::handler::{Failure, Handler, Message};
 use inventory::shutdown::Shutdown;
-use inventory::{topology, worker, Settings};
-use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions};
+use inventory::{broker, topology, worker, Settings};
+use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use protocol::message::{headers, HealthCheckRequest};
@@ -111,22 +111,7 @@ impl Caller {
         topology::declare_topology(&channel, Default::default())
             .await
             .unwrap();
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .unwrap();
-        let replies = channel
-            .basic_consume(
-                topology::REPLY_TO.into(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
+        let replies = broker::calling_channel(&channel, "").await.unwrap();
         Caller {
             channel,
             replies,

@@ -97,30 +97,24 @@ fn unquote(s: &str) -> &str {
     s
 }
 
-/// A student's name: 1 to 100 characters, any Unicode but control characters, not
-/// blank; stored exactly as given (inner and outer spaces kept).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(
-    feature = "openapi",
-    schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$", example = "Anshul Ranjan")
-)]
-#[serde(transparent)]
-pub struct Name(String);
-
-/// A class section: 1 to 32 characters, with the same rules as a [`Name`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(
-    feature = "openapi",
-    schema(value_type = String, min_length = 1, max_length = 32, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$", example = "B")
-)]
-#[serde(transparent)]
-pub struct Section(String);
-
-/// The text fields' common rule and their serde, one definition per type.
+/// A text field's type: its rule (not blank, at most `$max` characters, no control
+/// characters), its serde and its OpenAPI schema, one definition per type.
+/// `$max_chars` is `$max` as a literal, for the schema (utoipa reads no constants);
+/// the build fails if they differ.
 macro_rules! text_field {
-    ($type:ident, $field:literal, $max:ident) => {
+    ($(#[$doc:meta])* $type:ident, $field:literal, $max:ident = $max_chars:tt, example $example:tt) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(value_type = String, min_length = 1, max_length = $max_chars, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$", example = $example)
+        )]
+        #[serde(transparent)]
+        pub struct $type(String);
+
+        const _: () = assert!($max == $max_chars);
+
         impl $type {
             /// Fails with a [`RecordError`] naming the field.
             pub fn parse(raw: &str) -> Result<$type, RecordError> {
@@ -147,8 +141,16 @@ macro_rules! text_field {
     };
 }
 
-text_field!(Name, "Name", NAME_MAX_CHARS);
-text_field!(Section, "Section", SECTION_MAX_CHARS);
+text_field! {
+    /// A student's name: 1 to 100 characters, any Unicode but control characters, not
+    /// blank; stored exactly as given (inner and outer spaces kept).
+    Name, "Name", NAME_MAX_CHARS = 100, example "Anshul Ranjan"
+}
+
+text_field! {
+    /// A class section: 1 to 32 characters, with the same rules as a [`Name`].
+    Section, "Section", SECTION_MAX_CHARS = 32, example "B"
+}
 
 impl fmt::Display for Srn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -218,43 +218,44 @@ pub struct FieldName {
 }
 
 impl FieldName {
+    /// A field spelled `name` (in any case), whose JSON value must be a string.
+    const fn new(name: &'static str) -> FieldName {
+        FieldName {
+            name,
+            aliases: &[],
+            numbers: false,
+        }
+    }
+
+    /// The same field, also taking a JSON number (kept as written).
+    const fn or_number(self) -> FieldName {
+        FieldName {
+            numbers: true,
+            ..self
+        }
+    }
+
+    /// The same field, also spelled `aliases`.
+    const fn also(self, aliases: &'static [&'static str]) -> FieldName {
+        FieldName { aliases, ..self }
+    }
+
     pub fn spellings(&self) -> impl Iterator<Item = &'static str> {
         std::iter::once(self.name).chain(self.aliases.iter().copied())
     }
 }
 
-pub const NAME: FieldName = FieldName {
-    name: "Name",
-    aliases: &[],
-    numbers: false,
-};
-pub const SRN: FieldName = FieldName {
-    name: "SRN",
-    aliases: &[],
-    numbers: false,
-};
-pub const SECTION: FieldName = FieldName {
-    name: "Section",
-    aliases: &[],
-    numbers: true,
-};
+pub const NAME: FieldName = FieldName::new("Name");
+pub const SRN: FieldName = FieldName::new("SRN");
+pub const SECTION: FieldName = FieldName::new("Section").or_number();
 /// The health check's message. Also: any single parameter (`?anything=hello`), or a
 /// bare word (`?hello`).
-pub const MESSAGE: FieldName = FieldName {
-    name: "message",
-    aliases: &["msg", "health_check", "check", "text", "ping"],
-    numbers: true,
-};
-pub const LIMIT: FieldName = FieldName {
-    name: "limit",
-    aliases: &[],
-    numbers: true,
-};
-pub const AFTER: FieldName = FieldName {
-    name: "after",
-    aliases: &[],
-    numbers: false,
-};
+pub const MESSAGE: FieldName =
+    FieldName::new("message")
+        .or_number()
+        .also(&["msg", "health_check", "check", "text", "ping"]);
+pub const LIMIT: FieldName = FieldName::new("limit").or_number();
+pub const AFTER: FieldName = FieldName::new("after");
 
 /// Every field, with its spellings.
 pub const FIELD_NAMES: [FieldName; 6] = [NAME, SRN, SECTION, MESSAGE, LIMIT, AFTER];

@@ -8,6 +8,12 @@ use inventory::tls::ClientTls;
 use mysql_async::prelude::*;
 use std::time::Duration;
 
+pub mod cli;
+pub mod management;
+
+pub use cli::Cli;
+pub use management::ManagementApi;
+
 /// A variable `scripts/stack infra` writes into the test stack's `stack.env`.
 ///
 /// Panics with how to run the tests when it is not set.
@@ -65,23 +71,20 @@ pub async fn fresh_database_with(tls: &ClientTls) -> (String, Database) {
 /// its name.
 pub async fn fresh_vhost() -> String {
     let vhost = format!("test-{}", tag());
-    let (base, user, password) = split_credentials(&stack_var("TEST_RABBITMQ_API"));
-    let client = reqwest::Client::new();
-    client
-        .put(format!("{base}/vhosts/{vhost}"))
-        .basic_auth(&user, Some(&password))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("create vhost through the management API");
-    client
-        .put(format!("{base}/permissions/{vhost}/{user}"))
-        .basic_auth(&user, Some(&password))
-        .json(&serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"}))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("grant permissions on the vhost");
+    let api = ManagementApi::of_test_stack();
+    api.put(
+        &format!("/vhosts/{vhost}"),
+        &serde_json::json!({}),
+        "create the vhost",
+    )
+    .await;
+    let everything = serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"});
+    api.put(
+        &format!("/permissions/{vhost}/{}", api.user()),
+        &everything,
+        "grant permissions on the vhost",
+    )
+    .await;
     vhost
 }
 
@@ -96,28 +99,38 @@ pub fn split_credentials(url: &str) -> (String, String, String) {
 
 /// The SRNs in a database's table, read straight from it.
 pub async fn srns_in(database_url: &str) -> Vec<String> {
-    let mut conn = mysql_async::Conn::from_url(database_url)
-        .await
-        .expect("connect");
-    let srns: Vec<String> = conn
-        .query("SELECT srn FROM students ORDER BY srn")
-        .await
-        .expect("read the table");
-    conn.disconnect().await.expect("disconnect");
-    srns
+    query(database_url, "SELECT srn FROM students ORDER BY srn").await
 }
 
 /// The table version's counter in a database, read straight from it.
 pub async fn version_counter(database_url: &str) -> u64 {
+    let counters: Vec<u64> = query(
+        database_url,
+        "SELECT counter FROM students_version WHERE id = 1",
+    )
+    .await;
+    counters.into_iter().next().expect("the version row exists")
+}
+
+/// Runs `sql` over a connection of its own, as an operator would by hand (behind the
+/// services' back).
+pub async fn execute(database_url: &str, sql: &str) {
+    // Whatever it returns (nothing, or a procedure's result sets) is dropped.
+    let _: Vec<mysql_async::Row> = query(database_url, sql).await;
+}
+
+/// The rows `sql` selects, over a connection of its own (not the services' pools), as
+/// an operator would read them by hand.
+pub async fn query<T: FromRow + Send + 'static>(database_url: &str, sql: &str) -> Vec<T> {
     let mut conn = mysql_async::Conn::from_url(database_url)
         .await
         .expect("connect");
-    let counter: Option<u64> = conn
-        .query_first("SELECT counter FROM students_version WHERE id = 1")
+    let rows = conn
+        .query(sql)
         .await
-        .expect("read the version");
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     conn.disconnect().await.expect("disconnect");
-    counter.expect("the version row exists")
+    rows
 }
 
 /// Runs `binary` with `variable` set to `value` and checks that it stops at once with

@@ -58,13 +58,28 @@ async fn by_status(ctx: &mut Ctx, action: Action, out: &mut Vec<Detail>) {
     }
 }
 
-/// Every other insert shape, each with its own SRN; accepted when the record shows.
-async fn inserts(ctx: &mut Ctx, out: &mut Vec<Detail>) -> Result<(), Outcome> {
+/// What an accepted request should have done to the reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Effect {
+    /// Its SRN shows (an insert).
+    Shows,
+    /// Its SRN is gone (a delete).
+    Gone,
+}
+
+/// Sends one request per shape (`request` builds each and names the SRN it acts on),
+/// waits until the reads show the effect of every accepted one, and judges each by
+/// whether its own effect showed.
+async fn send_and_judge(
+    ctx: &mut Ctx,
+    shapes: Vec<Variant>,
+    mut request: impl FnMut(&mut Ctx, &Variant) -> (Req, String),
+    effect: Effect,
+    out: &mut Vec<Detail>,
+) -> Result<(), Outcome> {
     let mut sent = Vec::new();
-    for v in others(ctx, Action::InsertRecord) {
-        let srn = ctx.srns.fresh();
-        let req = v.request(&Ctx::record(&srn, NAME_TEXT, "A"));
-        ctx.track(&srn);
+    for v in shapes {
+        let (req, srn) = request(ctx, &v);
         let answer = ctx.send(&req).await;
         if ctx.down.is_some() {
             out.push(detail(ctx, &v, &req, Status::Fail, answer.summary()));
@@ -72,26 +87,51 @@ async fn inserts(ctx: &mut Ctx, out: &mut Vec<Detail>) -> Result<(), Outcome> {
         }
         sent.push((v, req, answer, srn));
     }
+    let shows = effect == Effect::Shows;
     let acked: Vec<String> = sent
         .iter()
         .filter(|s| s.2.is_success())
         .map(|s| s.3.clone())
         .collect();
     let waited = ctx
-        .wait_until(|l| acked.iter().all(|s| l.contains(s)))
+        .wait_until(|l| acked.iter().all(|s| l.contains(s) == shows))
         .await?;
     for (v, req, answer, srn) in sent {
-        let (status, note) = match (answer.is_success(), waited.listing.contains(&srn)) {
-            (true, true) => (Status::Pass, answer.summary()),
-            (true, false) => (
-                Status::Fail,
-                format!("{}, but {srn} never showed in the reads", answer.summary()),
-            ),
+        let done = waited.listing.contains(&srn) == shows;
+        let (status, note) = match (answer.is_success(), done) {
+            (true, true) => {
+                if effect == Effect::Gone {
+                    ctx.created.remove(&srn);
+                }
+                (Status::Pass, answer.summary())
+            }
+            (true, false) => {
+                let missing = match effect {
+                    Effect::Shows => "never showed in the reads",
+                    Effect::Gone => "is still in the reads",
+                };
+                (
+                    Status::Fail,
+                    format!("{}, but {srn} {missing}", answer.summary()),
+                )
+            }
             (false, _) => judge_failure(&answer),
         };
         out.push(detail(ctx, &v, &req, status, note));
     }
     Ok(())
+}
+
+/// Every other insert shape, each with its own SRN; accepted when the record shows.
+async fn inserts(ctx: &mut Ctx, out: &mut Vec<Detail>) -> Result<(), Outcome> {
+    let shapes = others(ctx, Action::InsertRecord);
+    let request = |ctx: &mut Ctx, v: &Variant| {
+        let srn = ctx.srns.fresh();
+        let req = v.request(&Ctx::record(&srn, NAME_TEXT, "A"));
+        ctx.track(&srn);
+        (req, srn)
+    };
+    send_and_judge(ctx, shapes, request, Effect::Shows, out).await
 }
 
 /// Every other delete shape, each removing its own record inserted the accepted way.
@@ -106,39 +146,12 @@ async fn deletes(ctx: &mut Ctx, out: &mut Vec<Detail>) -> Result<(), Outcome> {
     let all = targets.clone();
     ctx.wait_until(|l| all.iter().all(|s| l.contains(s)))
         .await?;
-    let mut sent = Vec::new();
-    for (v, srn) in shapes.into_iter().zip(targets) {
-        let req = v.request(&[(&SRN, Value::Text(srn.clone()))]);
-        let answer = ctx.send(&req).await;
-        if ctx.down.is_some() {
-            out.push(detail(ctx, &v, &req, Status::Fail, answer.summary()));
-            return Ok(());
-        }
-        sent.push((v, req, answer, srn));
-    }
-    let acked: Vec<String> = sent
-        .iter()
-        .filter(|s| s.2.is_success())
-        .map(|s| s.3.clone())
-        .collect();
-    let waited = ctx
-        .wait_until(|l| acked.iter().all(|s| !l.contains(s)))
-        .await?;
-    for (v, req, answer, srn) in sent {
-        let (status, note) = match (answer.is_success(), waited.listing.contains(&srn)) {
-            (true, false) => {
-                ctx.created.remove(&srn);
-                (Status::Pass, answer.summary())
-            }
-            (true, true) => (
-                Status::Fail,
-                format!("{}, but {srn} is still in the reads", answer.summary()),
-            ),
-            (false, _) => judge_failure(&answer),
-        };
-        out.push(detail(ctx, &v, &req, status, note));
-    }
-    Ok(())
+    let mut targets = targets.into_iter();
+    let request = |_: &mut Ctx, v: &Variant| {
+        let srn = targets.next().expect("one target per shape");
+        (v.request(&[(&SRN, Value::Text(srn.clone()))]), srn)
+    };
+    send_and_judge(ctx, shapes, request, Effect::Gone, out).await
 }
 
 /// One record by SRN (`GET /v1/records/<srn>`): accepted when the answer holds it.

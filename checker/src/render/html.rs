@@ -79,13 +79,7 @@ fn deployment(out: &mut String, r: &Report) {
         deadline = r.limits.deadline_s,
         most = r.limits.most_requests_at_once,
     );
-    let a = &r.accepted;
-    for (action, shape) in [
-        ("health", &a.health),
-        ("read", &a.read),
-        ("insert", &a.insert),
-        ("delete", &a.delete),
-    ] {
+    for (action, shape) in r.accepted.by_key() {
         let shape = shape.as_deref().unwrap_or("no working shape found");
         let _ = write!(out, "<li>{action}: <code>{}</code></li>", escape(shape));
     }

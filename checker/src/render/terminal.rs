@@ -70,13 +70,7 @@ pub fn render(report: &Report, colour: bool, width: usize) -> String {
         report.seconds,
         report.srn_prefix
     );
-    let a = &report.accepted;
-    for (action, shape) in [
-        ("health", &a.health),
-        ("read", &a.read),
-        ("insert", &a.insert),
-        ("delete", &a.delete),
-    ] {
+    for (action, shape) in report.accepted.by_key() {
         let shape = shape.as_deref().unwrap_or("none found");
         let _ = writeln!(out, "  {action:<7} {shape}");
     }

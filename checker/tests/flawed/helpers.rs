@@ -112,6 +112,12 @@ pub(crate) fn why<'a>(report: &'a Value, check: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// Asserts that `check`'s verdict says `symptom`.
+pub(crate) fn assert_says(report: &Value, check: &str, symptom: &str) {
+    let why = why(report, check);
+    assert!(why.contains(symptom), "`{check}` says {why:?}");
+}
+
 /// Checks a server and asserts the exact pattern: every check passes except those
 /// named. Returns the report.
 pub(crate) fn expect(server: &Server, except: &[(&str, &str)]) -> Value {

@@ -111,16 +111,16 @@ impl Settler {
     /// Copies the message to the dead-letter exchange with the reason in a header.
     /// Returns whether the broker confirmed the copy.
     pub(crate) async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> bool {
-        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-        headers.insert(
-            topology::REASON_HEADER.into(),
+        let mut table = delivery.properties.headers().clone().unwrap_or_default();
+        table.insert(
+            headers::DEAD_LETTER_REASON.into(),
             AMQPValue::LongString(reason.into()),
         );
-        headers.insert(
-            topology::ORIGIN_HEADER.into(),
+        table.insert(
+            headers::DEAD_LETTER_ORIGIN.into(),
             AMQPValue::LongString(self.op.queue().into()),
         );
-        let props = delivery.properties.clone().with_headers(headers);
+        let props = delivery.properties.clone().with_headers(table);
         let confirm = match self
             .dead_letters
             .basic_publish(

@@ -9,8 +9,6 @@ use inventory::broker::{self, Backoff};
 use inventory::shutdown::Shutdown;
 use inventory::topology;
 use inventory::Settings;
-use lapin::options::{BasicConsumeOptions, ConfirmSelectOptions};
-use lapin::types::FieldTable;
 use lapin::Connection;
 use std::sync::Arc;
 
@@ -63,21 +61,7 @@ impl Gateway {
     ) -> Result<(), SessionError> {
         let channel = conn.create_channel().await?;
         topology::declare_topology(&channel, self.inner.queue_type).await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
-        let mut replies = channel
-            .basic_consume(
-                topology::REPLY_TO.into(),
-                "producer-replies".into(),
-                BasicConsumeOptions {
-                    // Direct reply-to deliveries are never acked.
-                    no_ack: true,
-                    ..BasicConsumeOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
+        let mut replies = broker::calling_channel(&channel, "producer-replies").await?;
         *self
             .inner
             .channel

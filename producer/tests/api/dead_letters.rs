@@ -4,21 +4,15 @@
 use crate::helpers::{spawn_app, unique_srn};
 use inventory::topology::{self, Operation};
 use inventory::StudentRecord;
-use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::BasicProperties;
+use protocol::message::headers;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undecodable_messages_are_dead_lettered_and_consumers_keep_serving() {
     let app = spawn_app().await;
-    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
-        .await
-        .unwrap();
-    let channel = conn.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
+    let (conn, channel) = app.broker_channel(true).await;
     let poison: [&[u8]; 4] = [
         b"not json",
         b"\xff\xfe\x00",
@@ -55,11 +49,11 @@ async fn undecodable_messages_are_dead_lettered_and_consumers_keep_serving() {
             .await
             .unwrap()
         {
-            let headers = message.delivery.properties.headers().as_ref();
+            let table = message.delivery.properties.headers().as_ref();
             let reason =
-                topology::header_str(headers, topology::REASON_HEADER).expect("reason header");
+                topology::header_str(table, headers::DEAD_LETTER_REASON).expect("reason header");
             let origin =
-                topology::header_str(headers, topology::ORIGIN_HEADER).expect("origin header");
+                topology::header_str(table, headers::DEAD_LETTER_ORIGIN).expect("origin header");
             reasons.push((origin, reason));
         }
         if reasons.len() >= expected {
@@ -92,23 +86,16 @@ async fn dead_letters_can_be_inspected_and_replayed_to_their_queue() {
     use lapin::types::{AMQPValue, FieldTable};
 
     let app = spawn_app().await;
-    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
-        .await
-        .unwrap();
-    let channel = conn.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
+    let (conn, channel) = app.broker_channel(true).await;
     // A good insert that was dead-lettered (say, by an operator during an incident).
     let record = StudentRecord::new("Replayed", &unique_srn(), "R").unwrap();
-    let mut headers = FieldTable::default();
-    headers.insert(
-        topology::ORIGIN_HEADER.into(),
+    let mut table = FieldTable::default();
+    table.insert(
+        headers::DEAD_LETTER_ORIGIN.into(),
         AMQPValue::LongString("insert_record".into()),
     );
-    headers.insert(
-        topology::REASON_HEADER.into(),
+    table.insert(
+        headers::DEAD_LETTER_REASON.into(),
         AMQPValue::LongString("test".into()),
     );
     channel
@@ -122,7 +109,7 @@ async fn dead_letters_can_be_inspected_and_replayed_to_their_queue() {
             .encode(),
             BasicProperties::default()
                 .with_message_id("replay-1".into())
-                .with_headers(headers),
+                .with_headers(table),
         )
         .await
         .unwrap()

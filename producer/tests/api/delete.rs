@@ -48,14 +48,11 @@ async fn delete_accepts_the_srn_in_every_documented_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_without_a_valid_srn_is_422() {
     let app = spawn_app().await;
-    for path in [
+    app.assert_invalid_fields(&[
         "/delete_record",
         "/delete_record?SRN=",
         "/delete_record?SRN=a%20b",
         "/delete_record?id=1",
-    ] {
-        let (status, body) = app.get(path).await;
-        assert_eq!(status, 422, "{path}: {body}");
-        assert_eq!(error_code(&body), "invalid_field");
-    }
+    ])
+    .await;
 }

@@ -1,27 +1,27 @@
 //! Errors: every one a JSON body with a 4xx/5xx status, never a hang.
 
 use crate::helpers::{
-    error_code, rabbitmq_api, spawn_app, spawn_app_with, split_credentials, to_json, unique_srn,
-    Options,
+    error_code, spawn_app, spawn_app_with, to_json, unique_srn, ManagementApi, Options, TestApp,
 };
 use inventory::Operation;
 use std::time::{Duration, Instant};
 
+/// An insert fails with `status` and the error `code`, within `within`: a bound on
+/// waiting (no hang), not a speed.
+async fn assert_insert_fails(app: &TestApp, (status, code): (u16, &str), within: Duration) {
+    let started = Instant::now();
+    let (got, body) = app.insert("A", &unique_srn(), "A").await;
+    assert_eq!(got, status, "{body}");
+    assert_eq!(error_code(&body), code);
+    let waited = started.elapsed();
+    assert!(waited < within, "{code} after {waited:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_consumer_means_504_after_the_reply_timeout() {
-    let app = spawn_app_with(Options {
-        consumers: vec![Operation::HealthCheck],
-        reply_timeout: Duration::from_millis(500),
-        ..Options::default()
-    })
-    .await;
-    let started = Instant::now();
-
-    let (status, body) = app.insert("A", &unique_srn(), "A").await;
-
-    assert_eq!(status, 504, "{body}");
-    assert_eq!(error_code(&body), "reply_timeout");
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let only_health = Options::only(&[Operation::HealthCheck], Duration::from_millis(500));
+    let app = spawn_app_with(only_health).await;
+    assert_insert_fails(&app, (504, "reply_timeout"), Duration::from_secs(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,13 +33,7 @@ async fn an_unreachable_broker_means_503_at_once_and_not_ready() {
         ..Options::default()
     })
     .await;
-    let started = Instant::now();
-
-    let (status, body) = app.insert("A", &unique_srn(), "A").await;
-
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(error_code(&body), "broker_unavailable");
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_insert_fails(&app, (503, "broker_unavailable"), Duration::from_secs(1)).await;
     let (status, body) = app.get("/readyz").await;
     assert_eq!((status, error_code(&body)), (503, "not_ready"));
     assert_eq!(app.get("/healthz").await.0, 200);
@@ -48,71 +42,43 @@ async fn an_unreachable_broker_means_503_at_once_and_not_ready() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unbound_routing_key_means_503_no_queue() {
     let app = spawn_app().await;
-    let (base, user, password) = split_credentials(&rabbitmq_api());
     // Remove the insert_record queue: the mandatory publish comes back unroutable.
-    app.client
-        .delete(format!("{base}/queues/{}/insert_record", app.vhost))
-        .basic_auth(&user, Some(&password))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-
-    let (status, body) = app.insert("A", &unique_srn(), "A").await;
-
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(error_code(&body), "no_queue");
+    ManagementApi::of_test_stack()
+        .delete(
+            &format!("/queues/{}/insert_record", app.vhost),
+            "delete the insert_record queue",
+        )
+        .await;
+    // Refused when the publish comes back, not after waiting for a reply.
+    let reply_timeout = app.settings.reply_timeout;
+    assert_insert_fails(&app, (503, "no_queue"), reply_timeout).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_json_4xx() {
     let app = spawn_app().await;
     let c = &app.client;
-    let huge = "x".repeat(70 * 1024);
+    let insert = |content_type: &str, body: Vec<u8>| {
+        c.post(app.url("/insert_record"))
+            .header("content-type", content_type)
+            .body(body)
+    };
+    let (json, form) = ("application/json", "application/x-www-form-urlencoded");
     let cases = vec![
-        (
-            "bad json",
-            c.post(app.url("/insert_record"))
-                .header("content-type", "application/json")
-                .body("{\"Name\":"),
-            400,
-        ),
-        (
-            "json array",
-            c.post(app.url("/insert_record"))
-                .header("content-type", "application/json")
-                .body("[1,2]"),
-            400,
-        ),
+        ("bad json", insert(json, b"{\"Name\":".to_vec()), 400),
+        ("json array", insert(json, b"[1,2]".to_vec()), 400),
         (
             "invalid utf-8 json",
-            c.post(app.url("/insert_record"))
-                .header("content-type", "application/json")
-                .body(vec![b'{', 0xff, b'}']),
+            insert(json, vec![b'{', 0xff, b'}']),
             400,
         ),
         (
             "invalid utf-8 form",
-            c.post(app.url("/insert_record"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body("Name=%ff"),
+            insert(form, b"Name=%ff".to_vec()),
             400,
         ),
-        (
-            "xml",
-            c.post(app.url("/insert_record"))
-                .header("content-type", "application/xml")
-                .body("<a/>"),
-            415,
-        ),
-        (
-            "huge body",
-            c.post(app.url("/insert_record"))
-                .header("content-type", "application/json")
-                .body(huge),
-            413,
-        ),
+        ("xml", insert("application/xml", b"<a/>".to_vec()), 415),
+        ("huge body", insert(json, vec![b'x'; 70 * 1024]), 413),
         ("unknown route", c.get(app.url("/no/such/route")), 404),
         ("wrong method", c.put(app.url("/insert_record")), 404),
         (

@@ -18,10 +18,24 @@ pub(crate) struct TestApp {
     pub vhost: String,
 }
 
-pub(crate) use test_support::{split_credentials, stack_var, unique_srn};
+pub(crate) use test_support::{split_credentials, stack_var, unique_srn, ManagementApi};
 
-pub(crate) fn rabbitmq_api() -> String {
-    stack_var("TEST_RABBITMQ_API")
+/// A connection of the test's own to the broker at `url`, and a channel on it; with
+/// `confirms`, the channel has publisher confirms on (a publish resolves when the broker
+/// has taken the message).
+pub(crate) async fn broker_channel(
+    url: &str,
+    confirms: bool,
+) -> (lapin::Connection, lapin::Channel) {
+    let conn = inventory::broker::connect(url, "test").await.unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    if confirms {
+        channel
+            .confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+    }
+    (conn, channel)
 }
 
 /// Options for [`spawn_app_with`].
@@ -57,6 +71,18 @@ impl Default for Options {
             settings: |_| {},
             tls: ClientTls::default(),
             http_tls: None,
+        }
+    }
+}
+
+impl Options {
+    /// Only `consumers` run, and the producer waits `reply_timeout` for a reply: for
+    /// tests of what happens to requests nobody (or not everybody) serves.
+    pub(crate) fn only(consumers: &[Operation], reply_timeout: Duration) -> Self {
+        Options {
+            consumers: consumers.to_vec(),
+            reply_timeout,
+            ..Options::default()
         }
     }
 }
@@ -181,20 +207,32 @@ impl TestApp {
         panic!("producer never connected to the broker");
     }
 
+    /// `GET path`: the status and the JSON body.
     pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
-        to_json(self.client.get(self.url(path)).send().await.unwrap()).await
+        to_json(self.get_response(path).await).await
     }
 
+    /// `GET path`, which must answer 200: the JSON body.
+    pub(crate) async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    }
+
+    /// `GET path`: the whole response, for its headers.
+    pub(crate) async fn get_response(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `POST path` with a JSON body: the status and the JSON body.
     pub(crate) async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        to_json(
-            self.client
-                .post(self.url(path))
-                .json(body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        to_json(self.post_json_response(path, body).await).await
+    }
+
+    /// `POST path` with a JSON body: the whole response, for its headers.
+    pub(crate) async fn post_json_response(&self, path: &str, body: &Value) -> reqwest::Response {
+        let request = self.client.post(self.url(path)).json(body);
+        request.send().await.unwrap()
     }
 
     pub(crate) async fn insert(&self, name: &str, srn: &str, section: &str) -> (u16, Value) {
@@ -205,9 +243,63 @@ impl TestApp {
         .await
     }
 
+    /// Inserts `{prefix}0` to `{prefix}{count - 1}` (SRNs that sort in that order for
+    /// a count up to 10), each answered 201.
+    pub(crate) async fn insert_numbered(&self, prefix: &str, count: usize) {
+        for i in 0..count {
+            let srn = format!("{prefix}{i}");
+            assert_eq!(self.insert("N", &srn, "A").await.0, 201, "{srn}");
+        }
+    }
+
+    /// Checks that a full read answers 200 with exactly `records`.
+    pub(crate) async fn assert_records(&self, records: Value) {
+        let (status, body) = self.get("/read_database").await;
+        assert_eq!((status, body), (200, records));
+    }
+
+    /// Inserts a record under a new SRN and checks that a full read then returns exactly
+    /// it, character for character.
+    pub(crate) async fn assert_stored_exactly(&self, name: &str, section: &str) {
+        let srn = unique_srn();
+        let (status, body) = self.insert(name, &srn, section).await;
+        assert_eq!(status, 201, "{name:?}: {body}");
+        let record = serde_json::json!({"Name": name, "SRN": srn, "Section": section});
+        self.assert_records(Value::Array(vec![record])).await;
+    }
+
+    /// A connection of the test's own to the app's vhost, and a channel on it (see
+    /// [`broker_channel`]).
+    pub(crate) async fn broker_channel(
+        &self,
+        confirms: bool,
+    ) -> (lapin::Connection, lapin::Channel) {
+        broker_channel(&self.settings.amqp_url, confirms).await
+    }
+
+    /// A TCP connection of its own to the producer, on which `bytes` were sent: for
+    /// requests no HTTP client would send, or sends slowly.
+    pub(crate) async fn send_raw(&self, bytes: &[u8]) -> tokio::net::TcpStream {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect");
+        stream.write_all(bytes).await.expect("send");
+        stream
+    }
+
+    /// Checks that `GET path` answers 422 `invalid_field` for each of `paths`.
+    pub(crate) async fn assert_invalid_fields(&self, paths: &[&str]) {
+        for path in paths {
+            let (status, body) = self.get(path).await;
+            assert_eq!(status, 422, "{path}: {body}");
+            assert_eq!(error_code(&body), "invalid_field", "{path}: {body}");
+        }
+    }
+
     /// The producer's `/metrics` page.
     pub(crate) async fn metrics_text(&self) -> String {
-        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        let response = self.get_response("/metrics").await;
         response.text().await.unwrap()
     }
 
@@ -220,6 +312,29 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.trigger();
+    }
+}
+
+/// Reads until the peer closes (EOF or reset); what arrived before. Fails the test if
+/// the connection is still open after `limit`.
+pub(crate) async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    limit: Duration,
+) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return received,
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+            Err(_) => panic!(
+                "connection still open after {limit:?}; received {:?}",
+                String::from_utf8_lossy(&received)
+            ),
+        }
     }
 }
 

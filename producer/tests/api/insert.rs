@@ -6,13 +6,8 @@ async fn insert_returns_201_with_the_record_and_the_next_read_shows_it() {
     let app = spawn_app().await;
     let srn = unique_srn();
 
-    let response = app
-        .client
-        .post(app.url("/insert_record"))
-        .json(&json!({"Name": "Anshul Ranjan", "SRN": srn.to_lowercase(), "Section": "B"}))
-        .send()
-        .await
-        .unwrap();
+    let lower = json!({"Name": "Anshul Ranjan", "SRN": srn.to_lowercase(), "Section": "B"});
+    let response = app.post_json_response("/insert_record", &lower).await;
     assert_eq!(response.status(), 201);
     assert_eq!(
         response.headers()["location"].to_str().unwrap(),
@@ -25,26 +20,19 @@ async fn insert_returns_201_with_the_record_and_the_next_read_shows_it() {
     );
 
     // Read-your-write: the 201 came after the commit.
-    let (status, records) = app.get("/read_database").await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        records,
-        json!([{"Name": "Anshul Ranjan", "SRN": srn, "Section": "B"}])
-    );
+    app.assert_records(json!([{"Name": "Anshul Ranjan", "SRN": srn, "Section": "B"}]))
+        .await;
 }
 
+/// Unicode, and SQL metacharacters (stored literally: statements bind parameters).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unicode_names_are_stored_and_returned_exactly() {
-    let app = spawn_app().await;
-    let srn = unique_srn();
-    let name = "  Zoë Ñúñez-李小龍 🚀 O'Brien ";
-
-    let (status, body) = app.insert(name, &srn, "6Ä").await;
-
-    assert_eq!(status, 201, "{body}");
-    let (_, records) = app.get("/read_database").await;
-    assert_eq!(records[0]["Name"], name);
-    assert_eq!(records[0]["Section"], "6Ä");
+async fn unicode_and_sql_metacharacters_are_stored_and_returned_exactly() {
+    for (name, section) in [
+        ("  Zoë Ñúñez-李小龍 🚀 O'Brien ", "6Ä"),
+        ("Robert'); DROP TABLE students;-- \"%_\\", "'; --"),
+    ] {
+        spawn_app().await.assert_stored_exactly(name, section).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,11 +46,8 @@ async fn a_second_insert_of_the_same_srn_is_409_and_leaves_the_record_untouched(
     assert_eq!(status, 409);
     assert_eq!(error_code(&body), "conflict");
     assert_eq!(body["record"]["Name"], "First");
-    let (_, records) = app.get("/read_database").await;
-    assert_eq!(
-        records,
-        json!([{"Name": "First", "SRN": srn, "Section": "A"}])
-    );
+    app.assert_records(json!([{"Name": "First", "SRN": srn, "Section": "A"}]))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,12 +18,7 @@ fn now_ms() -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_trace_context_and_idempotency_key_travel_as_headers() {
     let timeout = Duration::from_secs(3);
-    let app = spawn_app_with(Options {
-        consumers: vec![],
-        reply_timeout: timeout,
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with(Options::only(&[], timeout)).await;
     let sent_at = now_ms();
     // Nobody consumes: the requests wait (until the timeout) while their messages are read.
     let insert = app
@@ -41,10 +36,7 @@ async fn the_deadline_trace_context_and_idempotency_key_travel_as_headers() {
     let waiting = tokio::spawn(async move { tokio::join!(insert, health) });
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
-        .await
-        .unwrap();
-    let channel = conn.create_channel().await.unwrap();
+    let (conn, channel) = app.broker_channel(false).await;
     let mut seen = Vec::new();
     for queue in ["insert_record", "health_check"] {
         let message = channel

@@ -11,8 +11,7 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mounted_route_is_in_the_openapi_document() {
     let app = spawn_app().await;
-    let (status, doc) = app.get("/openapi.json").await;
-    assert_eq!(status, 200);
+    let doc = app.get_ok("/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
 
     let settings = Settings::default();
@@ -37,7 +36,7 @@ async fn every_mounted_route_is_in_the_openapi_document() {
         "mounted but not documented: {missing:?}"
     );
     // And the browsable page is served.
-    let page = app.client.get(app.url("/api-docs/")).send().await.unwrap();
+    let page = app.get_response("/api-docs/").await;
     assert_eq!(page.status(), 200);
 }
 
@@ -65,8 +64,7 @@ async fn metrics_count_requests_replies_and_queue_consumers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_reports_each_part() {
     let app = spawn_app().await;
-    let (status, body) = app.get("/readyz").await;
-    assert_eq!(status, 200, "{body}");
+    let body = app.get_ok("/readyz").await;
     assert_eq!(body["database"], "reachable");
     assert_eq!(body["queues"]["insert_record"]["consumers"], 1);
 
@@ -125,10 +123,8 @@ async fn with_api_token_set_changes_need_the_bearer_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_waiting_on_a_dead_consumer_are_bounded() {
     let app = spawn_app_with(Options {
-        consumers: vec![Operation::HealthCheck],
         max_in_flight: 3,
-        reply_timeout: Duration::from_secs(2),
-        ..Options::default()
+        ..Options::only(&[Operation::HealthCheck], Duration::from_secs(2))
     })
     .await;
     let srns: Vec<String> = (0..8).map(|_| unique_srn()).collect();
@@ -187,19 +183,11 @@ async fn broker_connections_use_small_frames_unless_the_url_says_otherwise() {
     let explicit = inventory::broker::connect(&format!("{url}?frame_max=65536"), &name)
         .await
         .unwrap();
-    let (base, user, password) = crate::helpers::split_credentials(&crate::helpers::rabbitmq_api());
+    let api = crate::helpers::ManagementApi::of_test_stack();
     let mut frame_maxes = Vec::new();
     // The management API lists a connection once its stats are in (a few seconds).
     for _ in 0..100 {
-        let connections: Vec<Value> = reqwest::Client::new()
-            .get(format!("{base}/vhosts/{}/connections", app.vhost))
-            .basic_auth(&user, Some(&password))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let connections = api.connections(&app.vhost).await;
         frame_maxes = connections
             .iter()
             .filter(|c| c["client_properties"]["connection_name"] == name.as_str())

@@ -1,9 +1,10 @@
 //! Least privilege, checked on the accounts `scripts/stack` provisions: each consumer's
 //! database account and each service's broker user can do their own job and no other.
 
+use crate::helpers::{broker_channel, ManagementApi};
 use inventory::db::Database;
 use inventory::topology::{self, Operation};
-use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{BasicConsumeOptions, BasicPublishOptions};
 use lapin::types::FieldTable;
 use lapin::BasicProperties;
 use mysql_async::prelude::*;
@@ -30,6 +31,21 @@ async fn error_code_of(url_var: &str, sql: &str) -> Option<u16> {
 }
 
 const DENIED: Option<u16> = Some(1142);
+
+/// Whether the user of `conn` may consume from `op`'s queue (on a channel of its own:
+/// a refusal closes the channel).
+async fn may_consume(conn: &lapin::Connection, op: Operation) -> bool {
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .basic_consume(
+            op.queue().into(),
+            "t".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .is_ok()
+}
 
 #[tokio::test]
 async fn each_consumer_account_holds_only_what_its_operation_needs() {
@@ -107,37 +123,20 @@ async fn each_broker_user_reads_only_its_own_queue() {
             Operation::InsertRecord,
         ),
     ] {
-        let conn = inventory::broker::connect(&var(user_var), "privilege-test")
-            .await
-            .unwrap();
-        let channel = conn.create_channel().await.unwrap();
+        let (conn, channel) = broker_channel(&var(user_var), false).await;
         topology::declare_topology(&channel, Default::default())
             .await
             .expect("every service may declare the topology");
-        let refused = channel
-            .basic_consume(
-                foreign.queue().into(),
-                "t".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await;
         assert!(
-            refused.is_err(),
+            !may_consume(&conn, foreign).await,
             "{user_var} consumed from {}",
             foreign.queue()
         );
         if user_var != "AMQP_URL_PRODUCER" {
-            let channel = conn.create_channel().await.unwrap();
-            let own_queue = channel
-                .basic_consume(
-                    own.queue().into(),
-                    "t".into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await;
-            assert!(own_queue.is_ok(), "{user_var} cannot consume its own queue");
+            assert!(
+                may_consume(&conn, own).await,
+                "{user_var} cannot consume its own queue"
+            );
         }
         let _ = conn.close(200, "done".into()).await;
     }
@@ -145,14 +144,7 @@ async fn each_broker_user_reads_only_its_own_queue() {
 
 #[tokio::test]
 async fn consumers_cannot_publish_requests_and_guest_is_gone() {
-    let conn = inventory::broker::connect(&var("AMQP_URL_CONSUMER_HEALTH"), "privilege-test")
-        .await
-        .unwrap();
-    let channel = conn.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
+    let (conn, channel) = broker_channel(&var("AMQP_URL_CONSUMER_HEALTH"), true).await;
     let published = async {
         channel
             .basic_publish(
@@ -184,17 +176,9 @@ async fn consumers_cannot_publish_requests_and_guest_is_gone() {
 
 #[tokio::test]
 async fn broker_side_dead_lettering_is_a_policy_on_the_write_queues() {
-    let (base, user, password) = crate::helpers::split_credentials(&var("TEST_RABBITMQ_API"));
-    let policy: serde_json::Value = reqwest::Client::new()
-        .get(format!("{base}/policies/%2F/dead-letter"))
-        .basic_auth(&user, Some(&password))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("the dead-letter policy exists")
-        .json()
-        .await
-        .unwrap();
+    let policy = ManagementApi::at(&var("TEST_RABBITMQ_API"))
+        .get("/policies/%2F/dead-letter", "the dead-letter policy exists")
+        .await;
     assert_eq!(policy["pattern"], topology::DEAD_LETTER_POLICY_PATTERN);
     assert_eq!(
         policy["definition"]["dead-letter-exchange"],

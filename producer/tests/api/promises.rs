@@ -14,13 +14,7 @@ async fn answers_through_a_consumer_carry_the_request_id() {
     let record = serde_json::json!({"Name": "A", "SRN": srn, "Section": "A"});
     for _ in 0..2 {
         // 201, then 409: both went through consumer-insert.
-        let response = app
-            .client
-            .post(app.url("/insert_record"))
-            .json(&record)
-            .send()
-            .await
-            .unwrap();
+        let response = app.post_json_response("/insert_record", &record).await;
         let header = response.headers()["x-request-id"]
             .to_str()
             .unwrap()
@@ -28,37 +22,20 @@ async fn answers_through_a_consumer_carry_the_request_id() {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["request_id"], header);
     }
-    let response = app
-        .client
-        .get(app.url("/health_check"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_response("/health_check").await;
     assert!(response.headers().contains_key("x-request-id"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_with_more_to_come_links_to_the_next() {
     let app = spawn_app().await;
-    for i in 0..3 {
-        app.insert("N", &format!("L{i}"), "A").await;
-    }
-    let response = app
-        .client
-        .get(app.url("/read_database?limit=2"))
-        .send()
-        .await
-        .unwrap();
+    app.insert_numbered("L", 3).await;
+    let response = app.get_response("/read_database?limit=2").await;
     assert_eq!(
         response.headers()["link"].to_str().unwrap(),
         "</read_database?limit=2&after=L1>; rel=\"next\""
     );
-    let last = app
-        .client
-        .get(app.url("/read_database?limit=2&after=L1"))
-        .send()
-        .await
-        .unwrap();
+    let last = app.get_response("/read_database?limit=2&after=L1").await;
     assert!(
         !last.headers().contains_key("link"),
         "the last page links nowhere"
@@ -67,20 +44,13 @@ async fn a_page_with_more_to_come_links_to_the_next() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_expire_in_the_queue_but_writes_wait_for_their_consumer() {
-    let app = spawn_app_with(Options {
-        consumers: vec![Operation::HealthCheck],
-        reply_timeout: Duration::from_millis(300),
-        ..Options::default()
-    })
-    .await;
+    let only_health = Options::only(&[Operation::HealthCheck], Duration::from_millis(300));
+    let app = spawn_app_with(only_health).await;
     assert_eq!(app.get("/read_database").await.0, 504);
     assert_eq!(app.insert("Waits", &unique_srn(), "A").await.0, 504);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
-        .await
-        .unwrap();
-    let channel = conn.create_channel().await.unwrap();
+    let (conn, channel) = app.broker_channel(false).await;
     let depth = |queue: &'static str| {
         let channel = channel.clone();
         async move {
@@ -115,12 +85,7 @@ fn an_invalid_setting_stops_the_process_naming_the_variable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_are_persistent_and_health_checks_and_reads_are_not() {
-    let app = spawn_app_with(Options {
-        consumers: vec![],
-        reply_timeout: Duration::from_secs(3),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with(Options::only(&[], Duration::from_secs(3))).await;
     let waiting = {
         let (client, base) = (app.client.clone(), app.url("/"));
         let srn = unique_srn();
@@ -137,10 +102,7 @@ async fn writes_are_persistent_and_health_checks_and_reads_are_not() {
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let conn = inventory::broker::connect(&app.settings.amqp_url, "test")
-        .await
-        .unwrap();
-    let channel = conn.create_channel().await.unwrap();
+    let (conn, channel) = app.broker_channel(false).await;
     for (op, mode) in [
         (Operation::InsertRecord, 2),
         (Operation::DeleteRecord, 2),

@@ -1,4 +1,4 @@
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::spawn_app;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,13 +29,11 @@ async fn read_returns_every_record_ordered_by_srn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_pages_with_limit_and_after() {
     let app = spawn_app().await;
-    for i in 0..5 {
-        app.insert("N", &format!("P{i}"), "A").await;
-    }
+    app.insert_numbered("P", 5).await;
     let mut seen = Vec::new();
     let mut path = "/read_database?limit=2".to_owned();
     loop {
-        let response = app.client.get(app.url(&path)).send().await.unwrap();
+        let response = app.get_response(&path).await;
         assert_eq!(response.status(), 200);
         let next = response
             .headers()
@@ -55,15 +53,12 @@ async fn read_pages_with_limit_and_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_refuses_bad_paging_arguments() {
     let app = spawn_app().await;
-    for path in [
+    app.assert_invalid_fields(&[
         "/read_database?limit=0",
         "/read_database?limit=1001",
         "/read_database?limit=ten",
         "/read_database?after=a%20b",
         "/read_database?colour=red",
-    ] {
-        let (status, body) = app.get(path).await;
-        assert_eq!(status, 422, "{path}: {body}");
-        assert_eq!(error_code(&body), "invalid_field");
-    }
+    ])
+    .await;
 }

@@ -10,62 +10,43 @@ async fn insert_accepts_json_form_multipart_and_query_shapes() {
     let app = spawn_app().await;
     let c = &app.client;
     let s: Vec<String> = (0..9).map(|_| unique_srn()).collect();
+    let post = || c.post(app.url("/insert_record"));
+    // Record `i`'s fields, as form, query or multipart pairs and as JSON.
+    let pairs = |i: usize| [("Name", "A"), ("SRN", s[i].as_str()), ("Section", "A")];
+    let json = |i: usize| json!({"Name": "A", "SRN": s[i], "Section": "A"});
+    let multipart = |i: usize| {
+        pairs(i)
+            .into_iter()
+            .fold(reqwest::multipart::Form::new(), |form, (k, v)| {
+                form.text(k, v.to_owned())
+            })
+    };
     let requests = vec![
-        (
-            "json",
-            c.post(app.url("/insert_record"))
-                .json(&json!({"Name": "A", "SRN": s[0], "Section": "A"})),
-        ),
+        ("json", post().json(&json(0))),
         (
             "lower-case json",
-            c.post(app.url("/insert_record"))
-                .json(&json!({"name": "A", "srn": s[1], "section": "A"})),
+            post().json(&json!({"name": "A", "srn": s[1], "section": "A"})),
         ),
         (
             "upper-case json",
-            c.post(app.url("/insert_record"))
-                .json(&json!({"NAME": "A", "SRN": s[2], "SECTION": "A"})),
+            post().json(&json!({"NAME": "A", "SRN": s[2], "SECTION": "A"})),
         ),
-        (
-            "url-encoded form",
-            c.post(app.url("/insert_record")).form(&[
-                ("Name", "A"),
-                ("SRN", &s[3]),
-                ("Section", "A"),
-            ]),
-        ),
-        (
-            "multipart form",
-            c.post(app.url("/insert_record")).multipart(
-                reqwest::multipart::Form::new()
-                    .text("Name", "A")
-                    .text("SRN", s[4].clone())
-                    .text("Section", "A"),
-            ),
-        ),
-        (
-            "query parameters",
-            c.post(app.url("/insert_record")).query(&[
-                ("Name", "A"),
-                ("SRN", &s[5]),
-                ("Section", "A"),
-            ]),
-        ),
+        ("url-encoded form", post().form(&pairs(3))),
+        ("multipart form", post().multipart(multipart(4))),
+        ("query parameters", post().query(&pairs(5))),
         (
             "json without content type",
-            c.post(app.url("/insert_record"))
-                .body(json!({"Name": "A", "SRN": s[6], "Section": "A"}).to_string()),
+            post().body(json(6).to_string()),
         ),
         (
             "json as text/plain",
-            c.post(app.url("/insert_record"))
+            post()
                 .header("content-type", "text/plain")
-                .body(json!({"Name": "A", "SRN": s[7], "Section": "A"}).to_string()),
+                .body(json(7).to_string()),
         ),
         (
             "trailing slash",
-            c.post(app.url("/insert_record/"))
-                .json(&json!({"Name": "A", "SRN": s[8], "Section": "A"})),
+            c.post(app.url("/insert_record/")).json(&json(8)),
         ),
     ];
     for (shape, request) in requests {

@@ -4,7 +4,7 @@
 //! answering other clients throughout. Deadlines are shortened for the test; the
 //! bounds below only say "closed by the configured deadline, not the default 10 s".
 
-use crate::helpers::{error_code, spawn_app_with, Options, TestApp};
+use crate::helpers::{error_code, read_until_closed, spawn_app_with, Options, TestApp};
 use inventory::Settings;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,40 +15,24 @@ const DEADLINE: Duration = Duration::from_millis(1000);
 /// Past this, the configured deadline did not act (the default is 10 s).
 const CLOSED_WITHIN: Duration = Duration::from_secs(8);
 
-fn short_deadlines(settings: &mut Settings) {
-    settings.http_header_timeout = DEADLINE;
-    settings.http_body_timeout = DEADLINE;
+/// An app whose header and body deadlines are [`DEADLINE`].
+async fn spawn_app_with_short_deadlines() -> TestApp {
+    spawn_app_with(Options {
+        settings: |settings: &mut Settings| {
+            settings.http_header_timeout = DEADLINE;
+            settings.http_body_timeout = DEADLINE;
+        },
+        ..Options::default()
+    })
+    .await
 }
 
-async fn connect(app: &TestApp) -> TcpStream {
-    TcpStream::connect(app.addr).await.expect("connect")
-}
-
-/// Reads until the peer closes (EOF or reset); what arrived before. Fails the test if
-/// the connection is still open after `limit`.
-async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Vec<u8> {
-    let mut received = Vec::new();
-    let mut buf = [0u8; 4096];
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, stream.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return received,
-            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
-            Err(_) => panic!(
-                "connection still open after {limit:?}; received {:?}",
-                String::from_utf8_lossy(&received)
-            ),
-        }
-    }
-}
+/// A complete health check, kept alive.
+const HEALTH_CHECK: &[u8] = b"GET /health_check HTTP/1.1\r\nHost: test\r\n\r\n";
 
 /// Sends one complete health check on `stream` and reads its answer (kept alive).
 async fn health_check_on(stream: &mut TcpStream) -> String {
-    stream
-        .write_all(b"GET /health_check HTTP/1.1\r\nHost: test\r\n\r\n")
-        .await
-        .unwrap();
+    stream.write_all(HEALTH_CHECK).await.unwrap();
     let mut received = Vec::new();
     let mut buf = [0u8; 4096];
     // The body is JSON: the answer is complete at its closing brace.
@@ -66,8 +50,7 @@ async fn health_check_on(stream: &mut TcpStream) -> String {
 }
 
 async fn assert_still_answering(app: &TestApp) {
-    let (status, body) = app.get("/health_check?message=still").await;
-    assert_eq!(status, 200, "{body}");
+    app.get_ok("/health_check?message=still").await;
 }
 
 /// Watches `stream` from now on: what it received and when it was closed.
@@ -80,11 +63,7 @@ fn watch(mut stream: TcpStream) -> tokio::task::JoinHandle<(Vec<u8>, Instant)> {
 
 #[tokio::test]
 async fn connections_stalled_before_a_complete_header_are_closed_after_the_deadline() {
-    let app = spawn_app_with(Options {
-        settings: short_deadlines,
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with_short_deadlines().await;
     // Nothing at all; half a request line and headers; the start of the HTTP/2
     // preface (the version sniffing before HTTP/1's own timer); and below, a complete
     // request whose connection then idles (keep-alive).
@@ -95,15 +74,14 @@ async fn connections_stalled_before_a_complete_header_are_closed_after_the_deadl
     ];
     let mut watched = Vec::new();
     for bytes in stalls {
-        let mut stream = connect(&app).await;
-        stream.write_all(bytes).await.unwrap();
+        let stream = app.send_raw(bytes).await;
         watched.push((
             String::from_utf8_lossy(bytes),
             Instant::now(),
             watch(stream),
         ));
     }
-    let mut idle = connect(&app).await;
+    let mut idle = app.send_raw(b"").await;
     let answer = health_check_on(&mut idle).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     watched.push(("kept alive, idle".into(), Instant::now(), watch(idle)));
@@ -134,7 +112,7 @@ async fn a_header_sent_slowly_but_within_the_deadline_is_served() {
         ..Options::default()
     })
     .await;
-    let mut stream = connect(&app).await;
+    let mut stream = app.send_raw(b"").await;
     for chunk in [
         "GET /health_check",
         " HTTP/1.1\r\n",
@@ -157,11 +135,10 @@ async fn a_header_sent_slowly_but_within_the_deadline_is_served() {
 /// then one more byte every 100 ms if `trickle` (the 60 bytes would take 6 s) or
 /// nothing; returns what came back before the producer closed the connection.
 async fn slow_body(app: &TestApp, content_type: &str, trickle: bool) -> String {
-    let mut stream = connect(app).await;
     let header = format!(
         "POST /insert_record HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\nContent-Length: 60\r\n\r\nN"
     );
-    stream.write_all(header.as_bytes()).await.unwrap();
+    let stream = app.send_raw(header.as_bytes()).await;
     let (mut reader, mut writer) = stream.into_split();
     let trickler = tokio::spawn(async move {
         for _ in 0..59 {
@@ -191,11 +168,7 @@ async fn slow_body(app: &TestApp, content_type: &str, trickle: bool) -> String {
 
 #[tokio::test]
 async fn a_slow_or_stalled_body_gets_408_in_json_and_a_close() {
-    let app = spawn_app_with(Options {
-        settings: short_deadlines,
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with_short_deadlines().await;
     // JSON and a form (which Rocket peeks at before routing, for `_method`), each
     // trickled and stalled after its first byte.
     let cases = [
@@ -244,11 +217,7 @@ async fn connections_past_the_cap_are_refused_at_once() {
             held.len() <= CAP,
             "more than {CAP} connections were accepted"
         );
-        let mut stream = connect(&app).await;
-        stream
-            .write_all(b"GET /health_check HTTP/1.1\r\nHost: test\r\n\r\n")
-            .await
-            .unwrap();
+        let mut stream = app.send_raw(HEALTH_CHECK).await;
         let mut buf = [0u8; 4096];
         let n = tokio::time::timeout(CLOSED_WITHIN, stream.read(&mut buf))
             .await
@@ -281,11 +250,7 @@ async fn connections_past_the_cap_are_refused_at_once() {
     drop(held.pop());
     let mut served = false;
     for _ in 0..50 {
-        let mut stream = connect(&app).await;
-        stream
-            .write_all(b"GET /health_check HTTP/1.1\r\nHost: test\r\n\r\n")
-            .await
-            .unwrap();
+        let mut stream = app.send_raw(HEALTH_CHECK).await;
         let mut buf = [0u8; 64];
         if let Ok(Ok(n)) = tokio::time::timeout(CLOSED_WITHIN, stream.read(&mut buf)).await {
             if buf[..n].starts_with(b"HTTP/1.1 200") {

@@ -3,18 +3,12 @@
 
 use crate::helpers::{spawn_app, spawn_app_with, unique_srn, Options, TestApp};
 use inventory::db::Database;
-use mysql_async::prelude::*;
 use serde_json::Value;
 use std::time::Duration;
 
 /// A full read: status, ETag, and the SRNs listed.
 async fn read_all(app: &TestApp) -> (u16, Option<String>, Vec<String>) {
-    let response = app
-        .client
-        .get(app.url("/read_database"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_response("/read_database").await;
     let status = response.status().as_u16();
     let etag = response
         .headers()
@@ -32,11 +26,7 @@ async fn read_all(app: &TestApp) -> (u16, Option<String>, Vec<String>) {
 
 /// Runs SQL on the test's database as the admin, as an operator would by hand.
 async fn by_hand(app: &TestApp, sql: &str) {
-    let mut conn = mysql_async::Conn::from_url(&app.settings.database_url)
-        .await
-        .unwrap();
-    conn.query_drop(sql).await.unwrap();
-    conn.disconnect().await.unwrap();
+    test_support::execute(&app.settings.database_url, sql).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +134,7 @@ async fn all_pages(app: &TestApp, path: &str) -> Vec<(String, Option<String>)> {
     let mut pages = Vec::new();
     let mut url = path.to_owned();
     loop {
-        let response = app.client.get(app.url(&url)).send().await.unwrap();
+        let response = app.get_response(&url).await;
         assert_eq!(response.status(), 200, "{url}");
         let next = response
             .headers()

@@ -4,7 +4,7 @@
 //! The rules without a server (settings, handshakes, messages) are in
 //! `inventory/tests/tls.rs`.
 
-use crate::helpers::{rabbitmq_api, spawn_app_with, split_credentials, unique_srn, Options};
+use crate::helpers::{spawn_app_with, split_credentials, unique_srn, ManagementApi, Options};
 use inventory::tls::{ClientTls, HttpTls, TlsFailure};
 use inventory::{broker, Settings};
 use mysql_async::prelude::Queryable;
@@ -59,8 +59,7 @@ async fn every_route_works_over_amqps_and_database_tls() {
     assert_eq!(app.get("/health_check?message=tls").await.0, 200);
     let (status, body) = app.insert("Über TLS", &srn, "A").await;
     assert_eq!(status, 201, "{body}");
-    let (status, body) = app.get("/read_database").await;
-    assert_eq!(status, 200);
+    let body = app.get_ok("/read_database").await;
     assert!(body.to_string().contains(&srn), "{body}");
     let (status, body) = app.get(&format!("/v1/records/{srn}")).await;
     assert_eq!((status, body["Name"].as_str()), (200, Some("Über TLS")));
@@ -71,18 +70,10 @@ async fn every_route_works_over_amqps_and_database_tls() {
 
     // Every connection of this test's vhost is TLS, as the broker sees it (the
     // management API lists a connection once its statistics arrive, within seconds).
-    let (base, user, password) = split_credentials(&rabbitmq_api());
+    let api = ManagementApi::of_test_stack();
     let mut connections = Vec::new();
     for _ in 0..60 {
-        connections = reqwest::Client::new()
-            .get(format!("{base}/vhosts/{}/connections", app.vhost))
-            .basic_auth(&user, Some(&password))
-            .send()
-            .await
-            .unwrap()
-            .json::<Vec<serde_json::Value>>()
-            .await
-            .unwrap();
+        connections = api.connections(&app.vhost).await;
         if connections.len() >= 5 {
             break;
         }

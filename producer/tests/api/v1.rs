@@ -9,13 +9,7 @@ async fn records_can_be_created_read_listed_and_deleted() {
     let srn = unique_srn();
     let record = json!({"Name": "Zoë", "SRN": srn, "Section": "A"});
 
-    let response = app
-        .client
-        .post(app.url("/v1/records"))
-        .json(&record)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_json_response("/v1/records", &record).await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(location, format!("/v1/records/{srn}"));
@@ -23,8 +17,7 @@ async fn records_can_be_created_read_listed_and_deleted() {
     let (status, body) = app.get(&location).await;
     assert_eq!((status, &body), (200, &record));
 
-    let (status, page) = app.get("/v1/records").await;
-    assert_eq!(status, 200);
+    let page = app.get_ok("/v1/records").await;
     assert_eq!(page, json!({"records": [record]}));
 
     let response = app.client.delete(app.url(&location)).send().await.unwrap();
@@ -39,15 +32,8 @@ async fn records_can_be_created_read_listed_and_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_pages_with_next_after_and_a_link_header() {
     let app = spawn_app().await;
-    for i in 0..3 {
-        app.insert("N", &format!("V{i}"), "A").await;
-    }
-    let response = app
-        .client
-        .get(app.url("/v1/records?limit=2"))
-        .send()
-        .await
-        .unwrap();
+    app.insert_numbered("V", 3).await;
+    let response = app.get_response("/v1/records?limit=2").await;
     let link = response.headers()["link"].to_str().unwrap().to_owned();
     let (_, page) = to_json(response).await;
     assert_eq!(page["records"].as_array().unwrap().len(), 2);

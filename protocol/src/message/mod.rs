@@ -19,8 +19,8 @@ pub use read::{ReadReply, TableVersion};
 /// The wire version this build writes and reads.
 pub const MESSAGE_VERSION: u16 = 1;
 
-/// AMQP header names: the metadata a request carries besides its body, and the marks
-/// of a reply sent in parts.
+/// AMQP header names: the metadata a request carries besides its body, the marks of a
+/// reply sent in parts, and what a consumer notes on a message it dead-letters.
 pub mod headers {
     /// When the caller stops waiting, in milliseconds since the Unix epoch. A consumer
     /// may drop a read or health check that arrives later (nobody wants its answer).
@@ -34,6 +34,10 @@ pub mod headers {
     pub const REPLY_PART: &str = "x-reply-part";
     /// On a reply sent in parts: `true` on every part but the last.
     pub const REPLY_MORE: &str = "x-reply-more";
+    /// On a message a consumer dead-lettered: why it could not be processed.
+    pub const DEAD_LETTER_REASON: &str = "x-dead-letter-reason";
+    /// On a message a consumer dead-lettered: the queue it came from.
+    pub const DEAD_LETTER_ORIGIN: &str = "x-original-queue";
 }
 
 /// What a client asked for.
@@ -215,11 +219,12 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DecodeError> 
 mod tests {
     use super::*;
 
-    fn record() -> StudentRecord {
+    /// A record with non-ASCII text (the read module's tests use it too).
+    pub(super) fn record() -> StudentRecord {
         StudentRecord::new("Zoë 李", "PES1UG21CS096", "A").unwrap()
     }
 
-    fn version() -> TableVersion {
+    pub(super) fn version() -> TableVersion {
         TableVersion {
             epoch: "3f2a9c".into(),
             counter: 42,

@@ -103,19 +103,9 @@ impl<'a> ReadReply<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{record, version};
     use super::*;
     use crate::record::StudentRecord;
-
-    fn record() -> StudentRecord {
-        StudentRecord::new("Zoë 李", "PES1UG21CS096", "A").unwrap()
-    }
-
-    fn version() -> TableVersion {
-        TableVersion {
-            epoch: "3f2a9c".into(),
-            counter: 42,
-        }
-    }
 
     #[test]
     fn a_read_reply_keeps_the_records_as_the_consumer_wrote_them() {
