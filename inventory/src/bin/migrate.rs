@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 /// Applies the pending migrations to MIGRATION_DATABASE_URL (or, unset, DATABASE_URL).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {}
 
 #[tokio::main(flavor = "current_thread")]
