@@ -1,6 +1,6 @@
 # The README's commands. Everything runs on a fresh Debian machine as root: the scripts
 # install RabbitMQ and MariaDB from Debian packages when they are missing.
-.PHONY: run up down status test chaos cluster-test bench lint
+.PHONY: run up down status test chaos cluster-test compose-test bench lint
 
 ## make run: start everything in the foreground; Ctrl-C stops it all
 run:
@@ -28,6 +28,10 @@ chaos:
 ## make cluster-test: three RabbitMQ nodes, quorum queues, replicas, node losses
 cluster-test:
 	scripts/cluster-test
+
+## make compose-test: docker-compose.yml on a real Docker engine, as the README runs it
+compose-test:
+	scripts/compose-test
 
 ## make bench: throughput, latency and memory beside the broker's ceiling -> bench/RESULTS.md
 bench:
