@@ -72,11 +72,14 @@ fn accounts(database: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes `contents` to `path` whole or not at all, readable by its owner only.
+/// Writes `contents` to `path` whole or not at all, readable by its owner only, ending
+/// with a newline (so that `cat` shows it on a line of its own; whoever reads a value,
+/// `X_FILE` or an image's entrypoint, drops it).
 fn write_secret(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("{}: {e}", path.display());
     let tmp = path.with_extension("tmp");
-    fs::write(&tmp, contents).map_err(fail)?;
+    let newline = if contents.ends_with('\n') { "" } else { "\n" };
+    fs::write(&tmp, format!("{contents}{newline}")).map_err(fail)?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o400)).map_err(fail)?;
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).map_err(fail)?;
