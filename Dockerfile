@@ -7,10 +7,9 @@
 # and the lock file, so the layer that compiles every dependency is reused until a
 # dependency changes, and a change to our code recompiles only our crates.
 #
-# The binaries lose their debug information (the release profile keeps line tables, for
-# profiling: about 60 MB a binary). lapin uses rustls with ring and mysql_async a
-# pure-Rust deflate: no OpenSSL, zlib or cmake needed in either stage. The base images
-# are build arguments (defaults: the official images).
+# lapin uses rustls with ring and mysql_async a pure-Rust deflate: no OpenSSL, zlib or
+# cmake needed in either stage. The base images are build arguments (defaults: the
+# official images).
 ARG RUST_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
@@ -30,6 +29,9 @@ RUN find . -type f ! -name Cargo.toml ! -name Cargo.lock -delete \
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 ENV PACKAGES="-p inventory -p producer -p consumer-health -p consumer-insert -p consumer-delete -p consumer-read"
+# No debug information: the release profile keeps line tables for profiling, which make
+# each binary about 60 MB instead of 11 and the build slower.
+ENV CARGO_PROFILE_RELEASE_DEBUG=false
 COPY --from=skeleton /src .
 RUN cargo build --release --locked --bins $PACKAGES
 COPY . .
@@ -39,8 +41,7 @@ RUN find . -path ./target -prune -o -name '*.rs' -exec touch {} + \
     && cargo build --release --locked --bins $PACKAGES \
     && mkdir /out \
     && cd target/release \
-    && cp producer consumer-health consumer-insert consumer-delete consumer-read topology /out/ \
-    && strip --strip-debug /out/*
+    && cp producer consumer-health consumer-insert consumer-delete consumer-read topology /out/
 
 FROM ${RUNTIME_IMAGE}
 # curl: the producer's healthcheck calls /readyz, and the broker's provisioning step
