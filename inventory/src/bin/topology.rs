@@ -10,7 +10,7 @@
 //! `QUEUE_TYPE` picks the queues' type.
 //!
 //! `init-secrets DIR` resolves every secret (chosen in the environment, else kept in
-//! `DIR/admin/passwords.env` from an earlier start, else generated) and writes:
+//! `DIR/admin/passwords.env` from the first start, else generated) and writes:
 //! `DIR/admin/` (RabbitMQ's and MySQL's administrator passwords, the cluster's Erlang
 //! cookie, the definitions and the SQL, for the broker, the database and the
 //! provisioning steps) and `DIR/<service>/` for the producer and each consumer (its
@@ -123,7 +123,8 @@ fn init_secrets(dir: &Path) -> Result<(), String> {
     let lookup = |name: &str| plain.get(name).cloned();
     let password = |name: &str| plain[name].clone();
 
-    write_secret(&kept_file, &secrets::render_env(&plain), None)?;
+    let next = secrets::to_keep(&kept, &plain);
+    write_secret(&kept_file, &secrets::render_env(&next), None)?;
     write_secret(
         &admin_dir.join("rabbitmq_admin_password"),
         &password(secrets::ADMIN_PASSWORD),

@@ -111,6 +111,19 @@ pub fn resolve(
     Ok(out)
 }
 
+/// What to keep for the next start: a value kept before stays, whatever was chosen this
+/// time, and new ones join it. So a password chosen in `.env` and then removed from it
+/// goes back to the first one, which the broker's and the database's administrators
+/// were created with.
+pub fn to_keep(
+    kept: &BTreeMap<String, String>,
+    used: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = used.clone();
+    out.extend(kept.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out
+}
+
 /// `NAME=value` lines, the format the secrets are kept in.
 pub fn parse_env(text: &str) -> BTreeMap<String, String> {
     text.lines()
@@ -251,6 +264,18 @@ mod tests {
         );
         let placeholder = |v: &str| (v == ADMIN_PASSWORD).then(|| "change-me-admin".to_owned());
         assert!(resolve(&placeholder, &kept).is_err());
+    }
+
+    #[test]
+    fn the_first_value_is_the_one_kept() {
+        let kept = BTreeMap::from([(ADMIN_PASSWORD.to_owned(), "first1234567".to_owned())]);
+        let used = BTreeMap::from([
+            (ADMIN_PASSWORD.to_owned(), "chosenlater12".to_owned()),
+            (ROOT_PASSWORD.to_owned(), "generatednow1".to_owned()),
+        ]);
+        let next = to_keep(&kept, &used);
+        assert_eq!(next[ADMIN_PASSWORD], "first1234567");
+        assert_eq!(next[ROOT_PASSWORD], "generatednow1");
     }
 
     #[test]
