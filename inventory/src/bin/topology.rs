@@ -5,6 +5,8 @@
 //!     topology rabbitmq-definitions                  RabbitMQ definitions (JSON)
 //!     topology mysql-accounts [DATABASE]             schema, accounts and grants (SQL)
 //!     topology init-secrets DIR                      docker-compose's first step
+//!     topology service-env BROKERS DATABASE          every service's URLs, NAME_SERVICE=url
+//!                                                    lines (scripts/stack's stack.env)
 //!
 //! Passwords come from `RABBITMQ_<USER>_PASSWORD` and `MYSQL_<ACCOUNT>_PASSWORD`;
 //! `QUEUE_TYPE` picks the queues' type.
@@ -44,8 +46,9 @@ fn main() -> ExitCode {
         ["mysql-accounts"] => accounts("inventory"),
         ["mysql-accounts", database] => accounts(database),
         ["init-secrets", dir] => init_secrets(Path::new(dir)),
+        ["service-env", brokers, database] => service_env(brokers, database),
         _ => {
-            eprintln!("usage: topology rabbitmq-definitions | mysql-accounts [DATABASE] | init-secrets DIR");
+            eprintln!("usage: topology rabbitmq-definitions | mysql-accounts [DATABASE] | init-secrets DIR | service-env BROKERS DATABASE");
             return ExitCode::from(2);
         }
     };
@@ -69,6 +72,27 @@ fn accounts(database: &str) -> Result<(), String> {
         "{}",
         mysql_accounts_sql(database, &env).map_err(|e| e.to_string())?
     );
+    Ok(())
+}
+
+fn service_env(brokers: &str, database: &str) -> Result<(), String> {
+    let addresses = Addresses {
+        brokers: brokers.split(',').map(|h| h.trim().to_owned()).collect(),
+        database: database.to_owned(),
+        database_name: env("MYSQL_DATABASE").unwrap_or_else(|| "inventory".into()),
+    };
+    let missing = std::cell::RefCell::new(None);
+    let password = |name: &str| {
+        env(name).unwrap_or_else(|| {
+            missing.borrow_mut().get_or_insert_with(|| name.to_owned());
+            String::new()
+        })
+    };
+    let text = secrets::service_env(&addresses, &password);
+    if let Some(name) = missing.into_inner() {
+        return Err(format!("{name} is not set"));
+    }
+    print!("{text}");
     Ok(())
 }
 

@@ -191,6 +191,26 @@ pub fn service_files(
     files
 }
 
+/// The same settings as `NAME_SERVICE=value` lines for a process manager that starts
+/// every service from one file (scripts/stack's `stack.env`): `AMQP_URL_PRODUCER`,
+/// `DATABASE_URL_CONSUMER_INSERT`, ..., and `MIGRATION_DATABASE_URL` once.
+pub fn service_env(addresses: &Addresses, password: &dyn Fn(&str) -> String) -> String {
+    let mut lines = Vec::new();
+    let mut migration = None;
+    for service in services() {
+        let suffix = service.to_ascii_uppercase().replace('-', "_");
+        for (name, value) in service_files(service, addresses, password) {
+            if name == "migration_database_url" {
+                migration = Some(value);
+            } else {
+                lines.push(format!("{}_{suffix}={value}", name.to_ascii_uppercase()));
+            }
+        }
+    }
+    lines.extend(migration.map(|url| format!("MIGRATION_DATABASE_URL={url}")));
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
 /// The services that get files of their own: the producer and the four consumers.
 pub fn services() -> Vec<&'static str> {
     std::iter::once(PRODUCER)
@@ -264,6 +284,27 @@ mod tests {
         );
         let placeholder = |v: &str| (v == ADMIN_PASSWORD).then(|| "change-me-admin".to_owned());
         assert!(resolve(&placeholder, &kept).is_err());
+    }
+
+    #[test]
+    fn one_file_for_every_service_names_each_setting_after_its_service() {
+        let addresses = Addresses {
+            brokers: vec!["127.0.0.1:5690".into()],
+            database: "127.0.0.1:3320".into(),
+            database_name: "inventory".into(),
+        };
+        let password = |v: &str| format!("pw{}", v.len());
+        let env = parse_env(&service_env(&addresses, &password));
+        let p = password("RABBITMQ_PRODUCER_PASSWORD");
+        assert_eq!(
+            env["AMQP_URL_PRODUCER"],
+            format!("amqp://producer:{p}@127.0.0.1:5690/%2f")
+        );
+        assert!(env["AMQP_URL_CONSUMER_HEALTH"].starts_with("amqp://consumer-health:"));
+        assert!(env["DATABASE_URL_CONSUMER_DELETE"].starts_with("mysql://records_delete:"));
+        assert!(env["MIGRATION_DATABASE_URL"].starts_with("mysql://records_migrate:"));
+        assert!(!env.contains_key("DATABASE_URL_PRODUCER"));
+        assert_eq!(env.len(), 5 + 3 + 1);
     }
 
     #[test]
