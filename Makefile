@@ -1,6 +1,6 @@
 # The README's commands. Everything runs on a fresh Debian machine as root: the scripts
 # install RabbitMQ and MariaDB from Debian packages when they are missing.
-.PHONY: run up down status test check chaos cluster-test bench fuzz lint
+.PHONY: run up down status test check chaos cluster-test compose-test bench fuzz lint
 
 ## make run: start everything in the foreground; Ctrl-C stops it all
 run:
@@ -33,6 +33,10 @@ chaos:
 ## make cluster-test: three RabbitMQ nodes, quorum queues, replicas, node losses
 cluster-test:
 	scripts/cluster-test
+
+## make compose-test: docker-compose.yml on a real Docker engine, as the README runs it
+compose-test:
+	scripts/compose-test
 
 ## make bench: throughput, latency and memory beside the broker's ceiling -> bench/RESULTS.md
 bench:

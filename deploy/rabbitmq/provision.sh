@@ -1,28 +1,33 @@
 #!/bin/sh
-# One-shot: creates one broker user per service through the management API, with the
-# same permissions as the local stack (scripts/stack provision_rabbitmq): every service
-# may declare the topology; the producer may publish only to student_records; a consumer
-# may read only its own queue. Idempotent (PUT).
+# One-shot, once the broker is healthy (docker-compose's rabbitmq-provision): imports
+# the definitions `topology init-secrets` rendered from the topology module (a user per
+# service with its permissions, the dead-letter policy, the exchanges, queues and
+# bindings) through the management API. The import creates what is missing and sets
+# passwords and permissions again, so running it twice is harmless; it waits (bounded)
+# for the API itself, so it is also safe to start early.
 set -eu
-api="http://rabbitmq:15672/api"
-auth="$RABBITMQ_ADMIN_USER:$RABBITMQ_ADMIN_PASSWORD"
-queues='health_check|insert_record|delete_record|read_database|dead_letters'
-exchanges='student_records|student_records\\.dead_letter'
-configure="^($exchanges|$queues)\$"
+secrets=/run/secrets/records
+api=${RABBITMQ_API:-http://rabbitmq:15672/api}
+# curl reads the credentials from a file rather than its command line.
+config=$(mktemp)
+trap 'rm -f "$config"' EXIT
+printf 'user = "%s:%s"\n' "${RABBITMQ_ADMIN_USER:-admin}" "$(cat "$secrets/rabbitmq_admin_password")" > "$config"
 
-put() { curl -fsS -u "$auth" -H 'content-type: application/json' -X PUT "$api/$1" -d "$2" >/dev/null; }
-user() { # user NAME PASSWORD WRITE READ
-  put "users/$1" "{\"password\":\"$2\",\"tags\":\"\"}"
-  put "permissions/%2F/$1" "{\"configure\":\"$configure\",\"write\":\"$3\",\"read\":\"$4\"}"
-}
-# Single quotes keep `\\.` for JSON, where it decodes to the regex `\.`.
-consumer_write='^(amq\\.default|student_records\\.dead_letter|'"$queues"')$'
-
-user producer "$RABBITMQ_PRODUCER_PASSWORD" "^(student_records|$queues)\$" "^($exchanges)\$"
-user consumer-health "$RABBITMQ_CONSUMER_HEALTH_PASSWORD" "$consumer_write" "^($exchanges|health_check)\$"
-user consumer-insert "$RABBITMQ_CONSUMER_INSERT_PASSWORD" "$consumer_write" "^($exchanges|insert_record)\$"
-user consumer-delete "$RABBITMQ_CONSUMER_DELETE_PASSWORD" "$consumer_write" "^($exchanges|delete_record)\$"
-user consumer-read "$RABBITMQ_CONSUMER_READ_PASSWORD" "$consumer_write" "^($exchanges|read_database)\$"
-# Broker-side dead-lettering by policy (inventory/src/topology.rs says why).
-put "policies/%2F/dead-letter" '{"pattern":"^(insert_record|delete_record)$","apply-to":"queues","definition":{"dead-letter-exchange":"student_records.dead_letter"}}'
-echo "broker users and dead-letter policy provisioned"
+echo "waiting for the management API at $api (up to 120 s)"
+tries=0
+while :; do
+  status=$(curl -sS -K "$config" -o /dev/null -w '%{http_code}' "$api/overview" 2>/dev/null || true)
+  case $status in
+    200) break ;;
+    401)
+      echo "the broker refused ${RABBITMQ_ADMIN_USER:-admin}'s password: RabbitMQ keeps the" \
+        "administrator it was first started with (see the README, Docker: passwords)" >&2
+      exit 1 ;;
+  esac
+  tries=$((tries + 1))
+  if [ "$tries" -ge 60 ]; then echo "the management API did not answer (last status: $status)" >&2; exit 1; fi
+  sleep 2
+done
+curl -fsS -K "$config" -H 'content-type: application/json' -X POST \
+  --data-binary @"$secrets/rabbitmq-definitions.json" "$api/definitions"
+echo "broker users, permissions, dead-letter policy and topology provisioned"

@@ -10,15 +10,20 @@
 //! - [`migrate`]: the schema, from the versioned files in `migrations/`;
 //! - [`tls`]: TLS to the broker and the database, and the producer's HTTPS settings;
 //! - [`secret`]: passwords and tokens that never print;
-//! - [`settings`]: the one typed settings struct, read from the environment;
+//! - [`settings`]: the one typed settings struct, read from the environment (and
+//!   [`file_variables`]: `X_FILE` for an unset `X`);
 //! - [`shutdown`]: one stop signal for every task;
 //! - [`dead_letters`]: inspecting and replaying the dead-letter queue.
+//! - [`provision`]: the broker users, permissions and database accounts provisioning
+//!   creates, rendered from the topology (the `topology` binary prints them).
 
 pub mod broker;
 pub mod db;
 pub mod dead_letters;
+pub mod file_variables;
 pub mod handler;
 pub mod migrate;
+pub mod provision;
 pub mod secret;
 pub mod settings;
 pub mod shutdown;

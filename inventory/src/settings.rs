@@ -110,11 +110,16 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Reads every variable, falling back to [`Settings::default`] for unset ones.
+    /// Reads every variable, falling back to [`Settings::default`] for unset ones. An
+    /// unset `X` is read from the file `X_FILE` names ([`crate::file_variables`]).
     ///
     /// Fails on the first variable that is set but unparseable.
     pub fn from_env() -> Result<Settings, SettingsError> {
-        Settings::from_lookup(|name| env::var(name).ok())
+        crate::file_variables::with_files(
+            |name| env::var(name).ok(),
+            |path| std::fs::read_to_string(path),
+            |lookup| Settings::from_lookup(lookup),
+        )
     }
 
     /// Like [`Settings::from_env`], with the variables taken from `lookup` (for tests).

@@ -119,7 +119,7 @@ pub async fn declare_topology(
 /// No `x-dead-letter-exchange` here: declaring it needs read permission on the queue,
 /// which would force every service's broker user to read every queue. The operator's
 /// policy ([`DEAD_LETTER_POLICY_PATTERN`]) names the exchange instead.
-fn queue_arguments(queue_type: QueueType, write: bool) -> FieldTable {
+pub fn queue_arguments(queue_type: QueueType, write: bool) -> FieldTable {
     let mut args = FieldTable::default();
     if queue_type == QueueType::Quorum {
         args.insert(
