@@ -3,9 +3,9 @@
 
 use crate::cpu;
 use crate::stack::Stack;
-use inventory::message::Request;
-use inventory::StudentRecord;
 use mysql_async::prelude::*;
+use protocol::message::Request;
+use protocol::StudentRecord;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -4,8 +4,9 @@
 //! header) through the main exchange: it is published with a broker confirm first and
 //! only then acked in `dead_letters`, so a failure in between leaves a copy, never none.
 
-use crate::topology::{self, Operation};
+use crate::topology;
 use protocol::message::headers;
+use protocol::Operation;
 
 use lapin::message::Delivery;
 use lapin::options::{

@@ -31,7 +31,4 @@ pub mod tls;
 pub mod topology;
 pub mod worker;
 
-// Until every caller imports these from `protocol` directly.
-pub use protocol::{message, record};
-pub use protocol::{Operation, RecordError, Reply, Request, Srn, StudentRecord};
 pub use settings::Settings;

@@ -12,10 +12,11 @@
 pub mod secrets;
 
 use crate::topology::{
-    queue_arguments, Operation, QueueType, DEAD_LETTER_EXCHANGE, DEAD_LETTER_POLICY_PATTERN,
+    queue_arguments, QueueType, DEAD_LETTER_EXCHANGE, DEAD_LETTER_POLICY_PATTERN,
     DEAD_LETTER_QUEUE, EXCHANGE,
 };
 use lapin::types::{AMQPValue, FieldTable};
+use protocol::Operation;
 use serde_json::{json, Value};
 
 /// The producer's broker user (the binary's name, as the consumers' are).

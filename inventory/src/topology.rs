@@ -5,7 +5,7 @@
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Channel, ExchangeKind};
-pub use protocol::Operation;
+use protocol::Operation;
 
 /// The one durable direct exchange all requests are published to.
 pub const EXCHANGE: &str = "student_records";

@@ -8,7 +8,7 @@ use super::{
     broker_password_variable, broker_users, database_account, database_password_variable,
     MIGRATION_ACCOUNT, PRODUCER,
 };
-use crate::topology::Operation;
+use protocol::Operation;
 use std::collections::BTreeMap;
 
 pub const ADMIN_PASSWORD: &str = "RABBITMQ_ADMIN_PASSWORD";

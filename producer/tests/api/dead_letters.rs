@@ -2,11 +2,12 @@
 //! and the consumers keep serving.
 
 use crate::helpers::{spawn_app, unique_srn};
-use inventory::topology::{self, Operation};
-use inventory::StudentRecord;
+use inventory::topology;
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::BasicProperties;
 use protocol::message::headers;
+use protocol::Operation;
+use protocol::StudentRecord;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,8 +83,8 @@ async fn undecodable_messages_are_dead_lettered_and_consumers_keep_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_can_be_inspected_and_replayed_to_their_queue() {
     use inventory::dead_letters;
-    use inventory::message::Request;
     use lapin::types::{AMQPValue, FieldTable};
+    use protocol::message::Request;
 
     let app = spawn_app().await;
     let (conn, channel) = app.broker_channel(true).await;

@@ -3,7 +3,7 @@
 use crate::helpers::{
     error_code, spawn_app, spawn_app_with, to_json, unique_srn, ManagementApi, Options, TestApp,
 };
-use inventory::Operation;
+use protocol::Operation;
 use std::time::{Duration, Instant};
 
 /// An insert fails with `status` and the error `code`, within `within`: a bound on

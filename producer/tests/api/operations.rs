@@ -3,7 +3,8 @@
 use crate::helpers::{error_code, spawn_app, spawn_app_with, to_json, unique_srn, Options};
 use futures_util::future::join_all;
 use inventory::shutdown::Shutdown;
-use inventory::{Operation, Settings};
+use inventory::Settings;
+use protocol::Operation;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;

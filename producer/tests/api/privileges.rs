@@ -3,11 +3,12 @@
 
 use crate::helpers::{broker_channel, ManagementApi};
 use inventory::db::Database;
-use inventory::topology::{self, Operation};
+use inventory::topology;
 use lapin::options::{BasicConsumeOptions, BasicPublishOptions};
 use lapin::types::FieldTable;
 use lapin::BasicProperties;
 use mysql_async::prelude::*;
+use protocol::Operation;
 use std::time::Duration;
 
 fn var(name: &str) -> String {

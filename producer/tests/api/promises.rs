@@ -2,9 +2,9 @@
 //! expire in their queue, and settings that stop the process.
 
 use crate::helpers::{spawn_app, spawn_app_with, unique_srn, Options};
-use inventory::Operation;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
+use protocol::Operation;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
