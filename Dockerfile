@@ -21,7 +21,7 @@ COPY . .
 # Security section describes) is a dependency: it stays whole, and is compiled in the
 # dependency layer like any other.
 RUN find . -path ./vendor -prune -o -type f ! -name Cargo.toml ! -name Cargo.lock -exec rm {} + \
-    && for package in $(find . -mindepth 2 -path ./vendor -prune -o -name Cargo.toml -exec dirname {} \;); do \
+    && for package in $(find . -path ./vendor -prune -o -name Cargo.toml ! -path ./Cargo.toml -exec dirname {} \;); do \
          mkdir -p "$package/src"; \
          : > "$package/src/lib.rs"; \
          echo 'fn main() {}' > "$package/src/main.rs"; \
