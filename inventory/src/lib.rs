@@ -13,9 +13,9 @@
 //! - [`settings`]: the one typed settings struct, read from the environment (and
 //!   [`file_variables`]: `X_FILE` for an unset `X`);
 //! - [`shutdown`]: one stop signal for every task;
-//! - [`dead_letters`]: inspecting and replaying the dead-letter queue.
 //! - [`provision`]: the broker users, permissions and database accounts provisioning
-//!   creates, rendered from the topology (the `topology` binary prints them).
+//!   creates, rendered from the topology (the `topology` binary prints them);
+//! - [`dead_letters`]: inspecting and replaying the dead-letter queue.
 
 pub mod broker;
 pub mod db;

@@ -2,11 +2,13 @@
 //! (`inventory::provision`), so that scripts/stack and docker-compose keep no copy of
 //! the names.
 //!
-//!     topology rabbitmq-definitions                  RabbitMQ definitions (JSON)
-//!     topology mysql-accounts [DATABASE]             schema, accounts and grants (SQL)
-//!     topology init-secrets DIR                      docker-compose's first step
-//!     topology service-env BROKERS DATABASE          every service's URLs, NAME_SERVICE=url
-//!                                                    lines (scripts/stack's stack.env)
+//! ```text
+//! topology rabbitmq-definitions           RabbitMQ definitions (JSON)
+//! topology mysql-accounts [DATABASE]      schema, accounts and grants (SQL)
+//! topology init-secrets DIR               docker-compose's first step
+//! topology service-env BROKERS DATABASE   every service's URLs, NAME_SERVICE=url
+//!                                         lines (scripts/stack's stack.env)
+//! ```
 //!
 //! Passwords come from `RABBITMQ_<USER>_PASSWORD` and `MYSQL_<ACCOUNT>_PASSWORD`;
 //! `QUEUE_TYPE` picks the queues' type; `AMQP_TLS=1` makes the services' broker URLs
